@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import { KmipError } from '../kmip/errors';
+import { child, type TtlvNode } from '../kmip/ttlv';
+import type { ObjectStore } from './store/store';
+import { fromStored, toStored, type ManagedObject } from './model/managed-object';
+import { effectiveState } from './model/lifecycle';
+
+/**
+ * What one KMIP operation runs with: the caller, the store, the clock, and the batch's
+ * ID placeholder (the UID produced by an earlier item of the same RequestMessage).
+ */
+export class OperationContext {
+  idPlaceholder: string | undefined;
+
+  constructor(
+    readonly user: string,
+    readonly store: ObjectStore,
+    readonly protocolMajor = 2,
+    private readonly clock: () => number = () => Math.floor(Date.now() / 1000),
+  ) {}
+
+  now(): number {
+    return this.clock();
+  }
+
+  newUid(): string {
+    return randomUUID();
+  }
+
+  /**
+   * The UniqueIdentifier of a request: a text UID, a JSON tag selector such as
+   * `["_kk","disk"]` that must match exactly one object, or the batch's ID placeholder.
+   */
+  resolveUid(payload: TtlvNode | undefined, tag = 'UniqueIdentifier'): string {
+    const node = child(payload, tag);
+    if (node === undefined || node.type === 'Enumeration') {
+      if (this.idPlaceholder === undefined) throw new KmipError('Missing_Data', `missing ${tag}`);
+      return this.idPlaceholder;
+    }
+    if (node.type !== 'TextString') throw new KmipError('Invalid_Field', `${tag} must be a text string`);
+    const value = node.value;
+    if (value.startsWith('[')) return this.resolveTagSelector(value);
+    return value;
+  }
+
+  private resolveTagSelector(selector: string): string {
+    let tags: unknown;
+    try {
+      tags = JSON.parse(selector);
+    } catch {
+      throw new KmipError('Invalid_Field', 'the identifier looks like a tag selector but is not a JSON array');
+    }
+    if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string')) {
+      throw new KmipError('Invalid_Field', 'a tag selector must be a JSON array of strings');
+    }
+    const found = this.store
+      .locate({ owner: this.user, tags: tags as string[] })
+      .filter((uid) => {
+        const o = this.load(uid);
+        const s = effectiveState(o, this.now());
+        return s !== 'Destroyed' && s !== 'Destroyed_Compromised';
+      });
+    if (found.length === 0) throw new KmipError('Item_Not_Found', `no object has the tags ${selector}`);
+    if (found.length > 1) throw new KmipError('Invalid_Field', `the tags ${selector} match ${found.length} objects; they must match exactly one`);
+    return found[0] as string;
+  }
+
+  /** Loads an object the caller may use. Another user's object is reported as not found. */
+  load(uid: string): ManagedObject {
+    const stored = this.store.get(uid);
+    if (!stored || stored.owner !== this.user) {
+      throw new KmipError('Item_Not_Found', `object not found for identifier ${uid}`);
+    }
+    return fromStored(stored);
+  }
+
+  async insert(o: ManagedObject): Promise<void> {
+    await this.store.insert(toStored(o));
+  }
+
+  async save(o: ManagedObject): Promise<void> {
+    await this.store.update(toStored({ ...o, updatedAt: this.now() }));
+  }
+}

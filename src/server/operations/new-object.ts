@@ -1,0 +1,47 @@
+import { KmipError } from '../../kmip/errors';
+import { T, type TtlvNode } from '../../kmip/ttlv';
+import type { OperationContext } from '../context';
+import { READ_ONLY, checkUserTags, dateAttr, splitAttributes, textAttr, withAttr, withoutAttr, type AttributeList } from '../model/attributes';
+import { initialState } from '../model/lifecycle';
+import { objectTags, type ManagedObject, type ObjectType } from '../model/managed-object';
+
+/**
+ * Builds a new managed object from client-supplied attributes: drops the attributes the
+ * server owns, takes the requested UID if any, sets the dates and the initial state.
+ */
+export function newObject(
+  ctx: OperationContext,
+  objectType: ObjectType,
+  requested: TtlvNode | undefined,
+  material: Buffer,
+  serverAttributes: TtlvNode[],
+  extraTags: string[] = [],
+): ManagedObject {
+  const { list, tags } = splitAttributes(requested);
+  checkUserTags(tags);
+  const now = ctx.now();
+  const uid = textAttr(list, 'UniqueIdentifier') ?? ctx.newUid();
+  if (uid.length === 0 || uid.length > 1024 || uid.startsWith('[')) {
+    throw new KmipError('Invalid_Attribute_Value', 'a UniqueIdentifier must be 1 to 1024 characters and not start with "["');
+  }
+  let attributes: AttributeList = list.filter((n) => !READ_ONLY.has(n.tag) || n.tag === 'UniqueIdentifier');
+  attributes = withoutAttr(attributes, 'UniqueIdentifier');
+  for (const n of serverAttributes) attributes = withAttr(attributes, n);
+  attributes = withAttr(attributes, T.date('InitialDate', now));
+  attributes = withAttr(attributes, T.date('LastChangeDate', now));
+  return {
+    uid,
+    objectType,
+    state: initialState(dateAttr(attributes, 'ActivationDate'), now),
+    owner: ctx.user,
+    attributes,
+    tags: objectTags(objectType, [...tags, ...extraTags]),
+    material,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+export function touch(o: ManagedObject, now: number): ManagedObject {
+  return { ...o, attributes: withAttr(o.attributes, T.date('LastChangeDate', now)), updatedAt: now };
+}

@@ -1,0 +1,25 @@
+/**
+ * Versioned schema. Each migration runs once, in order, inside a transaction; the version
+ * lives in PRAGMA user_version so a half-applied migration can never be recorded.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE objects (
+     uid TEXT PRIMARY KEY,
+     object_type TEXT NOT NULL,
+     state TEXT NOT NULL,
+     owner TEXT NOT NULL,
+     algorithm TEXT,
+     length INTEGER,
+     attributes TEXT NOT NULL,
+     material BLOB,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE INDEX objects_type ON objects(object_type, state);
+   CREATE TABLE object_tags (uid TEXT NOT NULL REFERENCES objects(uid) ON DELETE CASCADE, tag TEXT NOT NULL, PRIMARY KEY (uid, tag));
+   CREATE INDEX object_tags_tag ON object_tags(tag);
+   CREATE TABLE object_names (uid TEXT NOT NULL REFERENCES objects(uid) ON DELETE CASCADE, name TEXT NOT NULL, PRIMARY KEY (uid, name));
+   CREATE INDEX object_names_name ON object_names(name);`,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,221 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { KmipError } from '../../kmip/errors';
+import type { LocateQuery, ObjectStore, StoredObject } from './store';
+import { MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema';
+
+interface ObjectRow {
+  uid: string;
+  object_type: string;
+  state: string;
+  owner: string;
+  algorithm: string | null;
+  length: number | null;
+  attributes: string;
+  material: Buffer | null;
+  created_at: number;
+  updated_at: number;
+}
+
+type PendingWrite = { apply: () => void; resolve: () => void; reject: (e: unknown) => void };
+
+/**
+ * SQLite in WAL mode with synchronous=FULL: a write is acknowledged only after it is on disk.
+ * Writes issued in the same event-loop turn are committed together in one transaction
+ * (group commit), so concurrent creations share one fsync without weakening durability.
+ */
+export class SqliteStore implements ObjectStore {
+  private readonly db: Database.Database;
+  private pending: PendingWrite[] = [];
+  private flushScheduled = false;
+  private readonly stmt: ReturnType<SqliteStore['prepare']>;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 10000');
+    this.migrate();
+    this.stmt = this.prepare();
+  }
+
+  private migrate(): void {
+    const current = this.db.pragma('user_version', { simple: true }) as number;
+    if (current > SCHEMA_VERSION) {
+      throw new Error(`database schema version ${current} is newer than this server (${SCHEMA_VERSION})`);
+    }
+    for (let v = current; v < SCHEMA_VERSION; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v] as string);
+        this.db.pragma(`user_version = ${v + 1}`);
+      }).immediate();
+    }
+  }
+
+  private prepare() {
+    return {
+      insert: this.db.prepare(
+        `INSERT INTO objects (uid, object_type, state, owner, algorithm, length, attributes, material, created_at, updated_at)
+         VALUES (@uid, @object_type, @state, @owner, @algorithm, @length, @attributes, @material, @created_at, @updated_at)`,
+      ),
+      update: this.db.prepare(
+        `UPDATE objects SET object_type=@object_type, state=@state, owner=@owner, algorithm=@algorithm, length=@length,
+           attributes=@attributes, material=@material, updated_at=@updated_at WHERE uid=@uid`,
+      ),
+      remove: this.db.prepare('DELETE FROM objects WHERE uid = ?'),
+      get: this.db.prepare('SELECT * FROM objects WHERE uid = ?'),
+      exists: this.db.prepare('SELECT 1 FROM objects WHERE uid = ?'),
+      tagsOf: this.db.prepare('SELECT tag FROM object_tags WHERE uid = ? ORDER BY rowid'),
+      namesOf: this.db.prepare('SELECT name FROM object_names WHERE uid = ? ORDER BY rowid'),
+      clearTags: this.db.prepare('DELETE FROM object_tags WHERE uid = ?'),
+      clearNames: this.db.prepare('DELETE FROM object_names WHERE uid = ?'),
+      addTag: this.db.prepare('INSERT OR IGNORE INTO object_tags (uid, tag) VALUES (?, ?)'),
+      addName: this.db.prepare('INSERT OR IGNORE INTO object_names (uid, name) VALUES (?, ?)'),
+    };
+  }
+
+  private toRow(o: StoredObject): ObjectRow {
+    return {
+      uid: o.uid,
+      object_type: o.objectType,
+      state: o.state,
+      owner: o.owner,
+      algorithm: o.algorithm,
+      length: o.length,
+      attributes: o.attributesJson,
+      material: o.material,
+      created_at: o.createdAt,
+      updated_at: o.updatedAt,
+    };
+  }
+
+  private writeIndexes(o: StoredObject): void {
+    this.stmt.clearTags.run(o.uid);
+    this.stmt.clearNames.run(o.uid);
+    for (const t of o.tags) this.stmt.addTag.run(o.uid, t);
+    for (const n of o.names) this.stmt.addName.run(o.uid, n);
+  }
+
+  private enqueue(apply: () => void): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ apply, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /**
+   * One transaction for the whole group. Each write runs under its own savepoint so one
+   * failing write (a duplicate UID) fails alone and the others still commit.
+   */
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    this.flushScheduled = false;
+    const outcomes: Array<unknown | null> = [];
+    try {
+      this.db.transaction(() => {
+        for (const w of batch) {
+          try {
+            this.db.transaction(w.apply)();
+            outcomes.push(null);
+          } catch (e) {
+            outcomes.push(e);
+          }
+        }
+      }).immediate();
+    } catch (e) {
+      for (const w of batch) w.reject(e);
+      return;
+    }
+    batch.forEach((w, i) => {
+      const err = outcomes[i];
+      if (err === null || err === undefined) w.resolve();
+      else w.reject(err);
+    });
+  }
+
+  insert(obj: StoredObject): Promise<void> {
+    return this.enqueue(() => {
+      try {
+        this.stmt.insert.run(this.toRow(obj));
+      } catch (e) {
+        if (e instanceof Error && /UNIQUE constraint/.test(e.message)) {
+          throw new KmipError('Object_Already_Exists', `an object with identifier ${obj.uid} already exists`);
+        }
+        throw e;
+      }
+      this.writeIndexes(obj);
+    });
+  }
+
+  update(obj: StoredObject): Promise<void> {
+    return this.enqueue(() => {
+      const r = this.stmt.update.run(this.toRow(obj));
+      if (r.changes === 0) throw new KmipError('Item_Not_Found', `object not found for identifier ${obj.uid}`);
+      this.writeIndexes(obj);
+    });
+  }
+
+  remove(uid: string): Promise<void> {
+    return this.enqueue(() => {
+      this.stmt.remove.run(uid);
+    });
+  }
+
+  get(uid: string): StoredObject | undefined {
+    const row = this.stmt.get.get(uid) as ObjectRow | undefined;
+    if (!row) return undefined;
+    return {
+      uid: row.uid,
+      objectType: row.object_type,
+      state: row.state,
+      owner: row.owner,
+      attributesJson: row.attributes,
+      algorithm: row.algorithm,
+      length: row.length,
+      material: row.material,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+      tags: (this.stmt.tagsOf.all(uid) as Array<{ tag: string }>).map((r) => r.tag),
+      names: (this.stmt.namesOf.all(uid) as Array<{ name: string }>).map((r) => r.name),
+    };
+  }
+
+  exists(uid: string): boolean {
+    return this.stmt.exists.get(uid) !== undefined;
+  }
+
+  locate(q: LocateQuery): string[] {
+    const where: string[] = [];
+    const params: Array<string | number> = [];
+    if (q.owner !== undefined) { where.push('o.owner = ?'); params.push(q.owner); }
+    if (q.objectType !== undefined) { where.push('o.object_type = ?'); params.push(q.objectType); }
+    if (q.algorithm !== undefined) { where.push('o.algorithm = ?'); params.push(q.algorithm); }
+    if (q.length !== undefined) { where.push('o.length = ?'); params.push(q.length); }
+    if (q.states && q.states.length > 0) {
+      where.push(`o.state IN (${q.states.map(() => '?').join(',')})`);
+      params.push(...q.states);
+    }
+    for (const tag of q.tags ?? []) {
+      where.push('EXISTS (SELECT 1 FROM object_tags t WHERE t.uid = o.uid AND t.tag = ?)');
+      params.push(tag);
+    }
+    for (const name of q.names ?? []) {
+      where.push('EXISTS (SELECT 1 FROM object_names n WHERE n.uid = o.uid AND n.name = ?)');
+      params.push(name);
+    }
+    const sql = `SELECT o.uid FROM objects o ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY o.created_at, o.rowid`;
+    return (this.db.prepare(sql).all(...params) as Array<{ uid: string }>).map((r) => r.uid);
+  }
+
+  close(): void {
+    if (this.pending.length > 0) this.flush();
+    this.db.close();
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * The object store contract. The SQLite store implements it now; PostgreSQL later.
+ * Objects are read and written whole: attributes travel as JSON TTLV text, key material
+ * as bytes in its canonical form (raw, PKCS#8, SPKI, DER certificate).
+ */
+
+export interface StoredObject {
+  uid: string;
+  objectType: string;
+  state: string;
+  owner: string;
+  /** Children of the KMIP Attributes structure, as JSON TTLV text. */
+  attributesJson: string;
+  /** User and system tags. */
+  tags: string[];
+  /** Names (KMIP Name values), indexed for Locate. */
+  names: string[];
+  algorithm: string | null;
+  length: number | null;
+  material: Buffer | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface LocateQuery {
+  owner?: string;
+  objectType?: string;
+  algorithm?: string;
+  length?: number;
+  states?: string[];
+  names?: string[];
+  tags?: string[];
+}
+
+export interface ObjectStore {
+  /** Durable once the promise resolves. */
+  insert(obj: StoredObject): Promise<void>;
+  /** Replaces the object; durable once the promise resolves. */
+  update(obj: StoredObject): Promise<void>;
+  remove(uid: string): Promise<void>;
+  get(uid: string): StoredObject | undefined;
+  exists(uid: string): boolean;
+  /** UIDs matching the indexed fields, oldest first. Further filtering is done by the caller. */
+  locate(query: LocateQuery): string[];
+  close(): void;
+}
