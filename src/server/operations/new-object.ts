@@ -1,7 +1,7 @@
 import { KmipError } from '../../kmip/errors';
 import { T, type TtlvNode } from '../../kmip/ttlv';
 import type { OperationContext } from '../context';
-import { READ_ONLY, checkUserTags, dateAttr, splitAttributes, textAttr, withAttr, withoutAttr, type AttributeList } from '../model/attributes';
+import { READ_ONLY, checkUserTags, isMultiValued, dateAttr, splitAttributes, textAttr, withAttr, withoutAttr, type AttributeList } from '../model/attributes';
 import { initialState } from '../model/lifecycle';
 import { objectTags, type ManagedObject, type ObjectType } from '../model/managed-object';
 
@@ -26,7 +26,7 @@ export function newObject(
   }
   let attributes: AttributeList = list.filter((n) => !READ_ONLY.has(n.tag) || n.tag === 'UniqueIdentifier');
   attributes = withoutAttr(attributes, 'UniqueIdentifier');
-  for (const n of serverAttributes) attributes = withAttr(attributes, n);
+  for (const n of serverAttributes) attributes = isMultiValued(n.tag) ? [...attributes, n] : withAttr(attributes, n);
   attributes = withAttr(attributes, T.date('InitialDate', now));
   attributes = withAttr(attributes, T.date('LastChangeDate', now));
   return {

@@ -1,0 +1,88 @@
+import { KmipError } from '../kmip/errors';
+import { T, type TtlvNode, type TtlvStructure } from '../kmip/ttlv';
+import { buildResponseMessage, parseRequestMessage, type ResponseItem } from '../kmip/messages';
+import type { ObjectStore } from './store/store';
+import { OperationContext } from './context';
+import { canonicalOperation, handlerFor } from './operations/registry';
+import { fromKmip1Request, toKmip1Response } from './kmip1';
+import type { Logger } from './logger';
+
+/** Response fields that name the object an item produced: they fill the batch's ID placeholder. */
+const PLACEHOLDER_FIELDS = ['UniqueIdentifier', 'PrivateKeyUniqueIdentifier'];
+
+/**
+ * Runs KMIP operations: a bare operation (Cosmian's /kmip/2_1 form, errors thrown) or a
+ * RequestMessage (errors reported per BatchItem, never thrown).
+ */
+export class KmipEndpoint {
+  constructor(private readonly store: ObjectStore, private readonly log: Logger) {}
+
+  async runBare(op: TtlvNode, user: string): Promise<TtlvStructure> {
+    if (op.type !== 'Structure') throw new KmipError('Invalid_Message', 'an operation must be a Structure');
+    if (op.tag === 'RequestMessage') return this.runMessage(op, user);
+    const ctx = new OperationContext(user, this.store);
+    return this.runOne(op.tag, op, ctx);
+  }
+
+  private async runOne(operation: string, payload: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
+    const handler = handlerFor(operation);
+    if (!handler) throw new KmipError('Operation_Not_Supported', `Route not supported: Operation: ${operation}`, 404);
+    const started = process.hrtime.bigint();
+    try {
+      const response = await handler(payload, ctx);
+      this.log.debug('operation', { operation: canonicalOperation(operation), user: ctx.user, result: 'Success', us: elapsedUs(started) });
+      return response;
+    } catch (e) {
+      const err = asKmipError(e);
+      this.log.info('operation failed', { operation: canonicalOperation(operation), user: ctx.user, reason: err.reason, message: err.message });
+      throw err;
+    }
+  }
+
+  async runMessage(message: TtlvNode, user: string): Promise<TtlvStructure> {
+    let parsed;
+    try {
+      parsed = parseRequestMessage(message);
+    } catch (e) {
+      const err = asKmipError(e);
+      return buildResponseMessage({ major: 2, minor: 1 }, [{ status: 'OperationFailed', reason: 'Invalid_Message', message: err.message }], now());
+    }
+    const { header, items } = parsed;
+    const version = { major: header.major, minor: header.minor };
+    const ctx = new OperationContext(user, this.store, header.major);
+    const continueOnError = header.batchErrorContinuationOption === 'Continue';
+    const responses: ResponseItem[] = [];
+    for (const item of items) {
+      const operation = canonicalOperation(item.operation);
+      const base = { operation, ...(item.uniqueBatchItemId ? { uniqueBatchItemId: item.uniqueBatchItemId } : {}) };
+      try {
+        const request = header.major === 1 ? fromKmip1Request(operation, item.payload) : item.payload;
+        const bare = await this.runOne(operation, T.struct(operation, request.value), ctx);
+        const placeholder = bare.value.find((n) => PLACEHOLDER_FIELDS.includes(n.tag));
+        if (placeholder && placeholder.type === 'TextString') ctx.idPlaceholder = placeholder.value;
+        const payload = header.major === 1 ? toKmip1Response(operation, bare, header.minor) : bare;
+        responses.push({ ...base, status: 'Success', payload: T.struct('ResponsePayload', payload.value) });
+      } catch (e) {
+        const err = asKmipError(e);
+        responses.push({ ...base, status: 'OperationFailed', reason: err.reason, message: err.message });
+        if (!continueOnError) break;
+      }
+    }
+    return buildResponseMessage(version, responses, now());
+  }
+}
+
+function now(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+function elapsedUs(started: bigint): number {
+  return Number((process.hrtime.bigint() - started) / 1000n);
+}
+
+/** Anything that is not already a KMIP error is an internal failure; its details stay in the log. */
+export function asKmipError(e: unknown): KmipError {
+  if (e instanceof KmipError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new KmipError('General_Failure', message, 500);
+}

@@ -1,0 +1,136 @@
+import cluster from 'node:cluster';
+import { readFileSync } from 'node:fs';
+import { availableParallelism, cpus, homedir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:net';
+import { KmipEndpoint } from './endpoint';
+import { createKmipHttpServer } from './http';
+import { createKmipSocketServer } from './socket';
+import { createLogger, type LogLevel } from './logger';
+import { SqliteStore } from './store/sqlite';
+
+export interface ServerOptions {
+  host?: string;
+  port?: number;
+  /** SQLite file; defaults to <dataDir>/kms.sqlite. */
+  dbPath?: string;
+  dataDir?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  /** Binary TTLV over TLS; needs tlsCert, tlsKey and clientCa. */
+  socketPort?: number;
+  clientCa?: string;
+  /** Worker processes for `serve`; 0 runs in this process. Defaults to one per core. */
+  workers?: number;
+  logLevel?: LogLevel;
+  defaultUser?: string;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  socketPort?: number;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_PORT = 9998;
+export const DEFAULT_HOST = '127.0.0.1';
+
+export function defaultDataDir(): string {
+  return process.env['P11KMS_DATA_DIR'] ?? join(homedir(), '.local', 'share', 'p11kms');
+}
+
+export function resolveDbPath(opts: ServerOptions): string {
+  return opts.dbPath ?? join(opts.dataDir ?? defaultDataDir(), 'kms.sqlite');
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    const withIdle = server as Server & { closeAllConnections?: () => void };
+    withIdle.closeAllConnections?.();
+  });
+}
+
+/** Starts the KMS in this process: HTTP(S) and, if asked, the binary TTLV socket. */
+export async function startServer(opts: ServerOptions = {}): Promise<RunningServer> {
+  const log = createLogger(opts.logLevel ?? 'warn');
+  const host = opts.host ?? DEFAULT_HOST;
+  const store = new SqliteStore(resolveDbPath(opts));
+  const endpoint = new KmipEndpoint(store, log);
+  if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) throw new Error('--tls-cert and --tls-key go together');
+  const tls = opts.tlsCert && opts.tlsKey ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } : undefined;
+  const http = createKmipHttpServer(endpoint, { ...(tls ? { tls } : {}), defaultUser: opts.defaultUser ?? 'admin' }, log);
+  const port = await listen(http, opts.port ?? DEFAULT_PORT, host);
+  let socket: Server | undefined;
+  let socketPort: number | undefined;
+  if (opts.socketPort !== undefined) {
+    if (!tls || !opts.clientCa) throw new Error('--socket-port needs --tls-cert, --tls-key and --client-ca');
+    socket = createKmipSocketServer(endpoint, { ...tls, clientCa: readFileSync(opts.clientCa) }, log);
+    socketPort = await listen(socket, opts.socketPort, host);
+  }
+  const scheme = tls ? 'https' : 'http';
+  return {
+    url: `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    ...(socketPort !== undefined ? { socketPort } : {}),
+    async close() {
+      await closeServer(http);
+      if (socket) await closeServer(socket);
+      store.close();
+    },
+  };
+}
+
+/**
+ * `p11kms serve`: one worker process per core sharing the listening sockets, so CPU-bound
+ * work (RSA, key generation) spreads over every core. The primary only supervises.
+ */
+export async function serve(opts: ServerOptions): Promise<void> {
+  const workers = opts.workers ?? (typeof availableParallelism === 'function' ? availableParallelism() : cpus().length);
+  const log = createLogger(opts.logLevel ?? 'info');
+  if (workers <= 0) {
+    const running = await startServer(opts);
+    log.info('listening', { url: running.url, socketPort: running.socketPort });
+    installShutdown(() => running.close());
+    return;
+  }
+  if (cluster.isPrimary) {
+    // Migrate once before the workers open the database.
+    new SqliteStore(resolveDbPath(opts)).close();
+    let stopping = false;
+    for (let i = 0; i < workers; i++) cluster.fork();
+    cluster.on('exit', (worker, code, signal) => {
+      if (stopping) return;
+      log.warn('worker exited; starting another', { pid: worker.process.pid, code: code ?? undefined, signal: signal ?? undefined });
+      cluster.fork();
+    });
+    installShutdown(async () => {
+      stopping = true;
+      for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGTERM');
+    });
+    return;
+  }
+  const running = await startServer(opts);
+  log.info('worker listening', { url: running.url, socketPort: running.socketPort });
+  installShutdown(() => running.close());
+}
+
+function installShutdown(close: () => Promise<void>): void {
+  const stop = (): void => {
+    close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}

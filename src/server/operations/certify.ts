@@ -1,0 +1,111 @@
+import { KmipError } from '../../kmip/errors';
+import { T, child, children, type TtlvNode, type TtlvStructure } from '../../kmip/ttlv';
+import type { OperationContext } from '../context';
+import { getAll, intAttr, linkAttribute, linkedId, links, splitAttributes, withoutAttr, type AttributeList } from '../model/attributes';
+import { privateKeyOf, publicKeyOf } from '../model/key-objects';
+import { requireUsableState } from '../model/lifecycle';
+import type { ManagedObject } from '../model/managed-object';
+import { createCertificate } from '../crypto/x509';
+import { newObject, touch } from './new-object';
+import { read } from './payload';
+
+/** Cosmian's CertificateAttributes field → RDN short name. */
+const SUBJECT_FIELDS: ReadonlyArray<[string, string]> = [
+  ['CertificateSubjectCn', 'CN'], ['CertificateSubjectOu', 'OU'], ['CertificateSubjectO', 'O'],
+  ['CertificateSubjectL', 'L'], ['CertificateSubjectSt', 'ST'], ['CertificateSubjectC', 'C'], ['CertificateSubjectEmail', 'emailAddress'],
+];
+
+function vendorText(list: AttributeList, name: string): string | undefined {
+  for (const a of getAll(list, 'Attribute')) {
+    const n = child(a, 'AttributeName');
+    const v = child(a, 'AttributeValue');
+    if (n?.value === name && v?.type === 'TextString') return v.value;
+  }
+  return undefined;
+}
+
+function vendorInt(list: AttributeList, name: string): number | undefined {
+  for (const a of getAll(list, 'Attribute')) {
+    const n = child(a, 'AttributeName');
+    const v = child(a, 'AttributeValue');
+    if (n?.value === name && v?.type === 'Integer') return v.value;
+  }
+  return undefined;
+}
+
+/** The subject: a vendor "subject_name" ("CN=a,O=b"), or Cosmian's CertificateAttributes structure. */
+function subjectName(list: AttributeList): string {
+  const direct = vendorText(list, 'subject_name');
+  if (direct) return direct;
+  const ca = list.find((n) => n.tag === 'CertificateAttributes');
+  const parts = SUBJECT_FIELDS.flatMap(([tag, short]) => {
+    const v = child(ca, tag);
+    return v && v.type === 'TextString' && v.value.length > 0 ? [`${short}=${v.value}`] : [];
+  });
+  if (parts.length === 0) throw new KmipError('Missing_Data', 'missing the certificate subject (vendor attribute subject_name or CertificateAttributes)');
+  return parts.join(',');
+}
+
+/** The key pair being certified, from a public or private key UID. */
+function keyPair(ctx: OperationContext, uid: string): { pub: ManagedObject; priv: ManagedObject | undefined } {
+  const o = ctx.load(uid);
+  if (o.objectType === 'PublicKey') {
+    const privUid = linkedId(o.attributes, 'PrivateKeyLink');
+    return { pub: o, priv: privUid ? ctx.load(privUid) : undefined };
+  }
+  if (o.objectType === 'PrivateKey') {
+    const pubUid = linkedId(o.attributes, 'PublicKeyLink');
+    if (!pubUid) throw new KmipError('Item_Not_Found', `private key ${uid} has no linked public key`);
+    return { pub: ctx.load(pubUid), priv: o };
+  }
+  throw new KmipError('Invalid_Object_Type', 'Certify takes a public or private key');
+}
+
+/**
+ * Certify issues an X.509 certificate for a key pair: self-signed, or signed by an issuer named
+ * with PrivateKeyLink (its private key) and CertificateLink (its certificate) in the Attributes.
+ */
+export async function certify(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
+  if (child(p, 'CertificateRequestValue')) throw new KmipError('Feature_Not_Supported', 'certifying a CSR is not supported yet; certify a key pair');
+  const uid = ctx.resolveUid(p);
+  const { pub, priv } = keyPair(ctx, uid);
+  const attrs = read.struct(p, 'Attributes');
+  const { list } = splitAttributes(attrs);
+  const issuerKeyUid = links(list).find((l) => l.type === 'PrivateKeyLink')?.uid;
+  const issuerCertUid = links(list).find((l) => l.type === 'CertificateLink')?.uid;
+  let issuer: { certificateDer: Buffer; privateKey: ReturnType<typeof privateKeyOf> } | undefined;
+  if (issuerKeyUid || issuerCertUid) {
+    if (!issuerKeyUid || !issuerCertUid) throw new KmipError('Missing_Data', 'an issuer needs both a PrivateKeyLink and a CertificateLink');
+    const issuerKey = ctx.load(issuerKeyUid);
+    const issuerCert = ctx.load(issuerCertUid);
+    requireUsableState(issuerKey, 'protect', ctx.now());
+    if (!issuerCert.material) throw new KmipError('Key_Value_Not_Present', 'the issuer certificate has no value');
+    issuer = { certificateDer: issuerCert.material, privateKey: privateKeyOf(issuerKey) };
+  } else if (!priv) {
+    throw new KmipError('Item_Not_Found', 'a self-signed certificate needs the private key of the pair');
+  }
+  const days = vendorInt(list, 'requested_validity_days') ?? intAttr(list, 'RequestedValidityDays') ?? 365;
+  const isCa = vendorText(list, 'certificate_extensions')?.includes('CA:TRUE') ?? false;
+  const der = await createCertificate({
+    subjectPublicKey: publicKeyOf(pub),
+    subject: subjectName(list),
+    ...(issuer ? { issuer } : { subjectPrivateKey: privateKeyOf(priv as ManagedObject) }),
+    validityDays: days,
+    extensions: { ca: isCa },
+  });
+  const certAttrs = T.struct('Attributes', [
+    ...children(attrs).filter((n) => n.tag !== 'Link' && n.tag !== 'CertificateAttributes' && !(n.tag === 'Attribute' && ['subject_name', 'requested_validity_days', 'certificate_extensions'].includes(String(child(n, 'AttributeName')?.value)))),
+    T.date('ActivationDate', ctx.now()),
+  ]);
+  const extraLinks: TtlvNode[] = [linkAttribute('PublicKeyLink', pub.uid), ...(priv ? [linkAttribute('PrivateKeyLink', priv.uid)] : [])];
+  if (issuerCertUid) extraLinks.push(linkAttribute('CertificateLink', issuerCertUid));
+  const cert = newObject(ctx, 'Certificate', certAttrs, der, [T.enum('CertificateType', 'X509'), ...extraLinks]);
+  await ctx.insert(cert);
+  for (const key of [pub, priv]) {
+    if (!key) continue;
+    const others = withoutAttr(key.attributes, 'Link');
+    const kept = getAll(key.attributes, 'Link').filter((l) => child(l, 'LinkType')?.value !== 'CertificateLink');
+    await ctx.save(touch({ ...key, attributes: [...others, ...kept, linkAttribute('CertificateLink', cert.uid)] }, ctx.now()));
+  }
+  return T.struct('CertifyResponse', [T.text('UniqueIdentifier', cert.uid)]);
+}

@@ -1,0 +1,157 @@
+import { KmipError } from '../../kmip/errors';
+import { T, type TtlvStructure } from '../../kmip/ttlv';
+import type { OperationContext } from '../context';
+import { textAttr } from '../model/attributes';
+import { hashName, hmacHash, rsaEncryptionChoice, signatureChoice, symmetricChoice } from '../model/crypto-params';
+import { keyKind, privateKeyOf, publicKeyOf, symmetricKeyOf } from '../model/key-objects';
+import { requireUsableState } from '../model/lifecycle';
+import type { ManagedObject } from '../model/managed-object';
+import { USAGE, requireUsage } from '../model/usage';
+import {
+  hash as digest, hmac, hmacVerify, randomBytes, rsaDecrypt, rsaEncrypt, sign as signData, symmetricDecrypt,
+  symmetricEncrypt, verify as verifySignature,
+} from '../crypto';
+import { read, readCryptoParams, required } from './payload';
+
+const MAX_RNG_BYTES = 1024 * 1024;
+
+function rejectStreaming(p: TtlvStructure): void {
+  if (read.bool(p, 'InitIndicator') || read.bool(p, 'FinalIndicator') === false || p.value.some((n) => n.tag === 'CorrelationValue')) {
+    throw new KmipError('Feature_Not_Supported', 'multi-part (InitIndicator/CorrelationValue) operations are not supported; send the whole data');
+  }
+}
+
+function keyAlgorithm(o: ManagedObject): string {
+  return textAttr(o.attributes, 'CryptographicAlgorithm') ?? '';
+}
+
+function isSymmetric(o: ManagedObject): boolean {
+  return o.objectType === 'SymmetricKey';
+}
+
+export async function encrypt(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
+  rejectStreaming(p);
+  const uid = ctx.resolveUid(p);
+  const o = ctx.load(uid);
+  requireUsableState(o, 'protect', ctx.now());
+  requireUsage(o, 'Encrypt', USAGE.Encrypt | USAGE.WrapKey);
+  const params = readCryptoParams(p);
+  const data = required(read.bytes(p, 'Data'), 'Data');
+  if (isSymmetric(o)) {
+    const choice = symmetricChoice(params, keyAlgorithm(o));
+    const iv = read.bytes(p, 'IVCounterNonce');
+    const aad = read.bytes(p, 'AuthenticatedEncryptionAdditionalData');
+    const out = symmetricEncrypt({
+      ...choice, key: symmetricKeyOf(o), data,
+      ...(iv ? { iv } : {}), ...(aad ? { aad } : {}), ...(params.tagLength !== undefined ? { tagLength: params.tagLength } : {}),
+    });
+    return T.struct('EncryptResponse', [
+      T.text('UniqueIdentifier', uid),
+      T.bytes('Data', out.data),
+      out.iv ? T.bytes('IVCounterNonce', out.iv) : undefined,
+      out.tag ? T.bytes('AuthenticatedEncryptionTag', out.tag) : undefined,
+    ]);
+  }
+  const key = publicKeyOf(o);
+  if (keyKind(key).kind !== 'RSA') throw new KmipError('Bad_Cryptographic_Parameters', `cannot encrypt with a ${keyKind(key).kind} key`);
+  const out = await rsaEncrypt(key, data, rsaEncryptionChoice(params));
+  return T.struct('EncryptResponse', [T.text('UniqueIdentifier', uid), T.bytes('Data', out)]);
+}
+
+export async function decrypt(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
+  rejectStreaming(p);
+  const uid = ctx.resolveUid(p);
+  const o = ctx.load(uid);
+  requireUsableState(o, 'process', ctx.now());
+  requireUsage(o, 'Decrypt', USAGE.Decrypt | USAGE.UnwrapKey);
+  const params = readCryptoParams(p);
+  const data = required(read.bytes(p, 'Data'), 'Data');
+  if (isSymmetric(o)) {
+    const choice = symmetricChoice(params, keyAlgorithm(o));
+    const iv = read.bytes(p, 'IVCounterNonce');
+    const aad = read.bytes(p, 'AuthenticatedEncryptionAdditionalData');
+    const tag = read.bytes(p, 'AuthenticatedEncryptionTag');
+    const plain = symmetricDecrypt({
+      ...choice, key: symmetricKeyOf(o), data,
+      ...(iv ? { iv } : {}), ...(aad ? { aad } : {}), ...(tag ? { tag } : {}),
+      ...(params.tagLength !== undefined ? { tagLength: params.tagLength } : {}),
+    });
+    return T.struct('DecryptResponse', [T.text('UniqueIdentifier', uid), T.bytes('Data', plain)]);
+  }
+  const key = privateKeyOf(o);
+  const plain = await rsaDecrypt(key, data, rsaEncryptionChoice(params));
+  return T.struct('DecryptResponse', [T.text('UniqueIdentifier', uid), T.bytes('Data', plain)]);
+}
+
+function signInput(p: TtlvStructure): { data?: Buffer; digested?: Buffer } {
+  const data = read.bytes(p, 'Data');
+  const digested = read.bytes(p, 'DigestedData');
+  if (!data && !digested) throw new KmipError('Missing_Data', 'missing Data or DigestedData');
+  return digested ? { digested } : { data: data as Buffer };
+}
+
+export async function sign(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
+  rejectStreaming(p);
+  const uid = ctx.resolveUid(p);
+  const o = ctx.load(uid);
+  requireUsableState(o, 'protect', ctx.now());
+  requireUsage(o, 'Sign', USAGE.Sign);
+  const key = privateKeyOf(o);
+  const kind = keyKind(key);
+  const input = signInput(p);
+  const choice = signatureChoice(readCryptoParams(p), kind.kind, kind.bits, input.digested !== undefined);
+  const signature = await signData(key, input, choice);
+  return T.struct('SignResponse', [T.text('UniqueIdentifier', uid), T.bytes('SignatureData', signature)]);
+}
+
+export async function signatureVerify(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
+  rejectStreaming(p);
+  const uid = ctx.resolveUid(p);
+  const o = ctx.load(uid);
+  requireUsableState(o, 'process', ctx.now());
+  requireUsage(o, 'SignatureVerify', USAGE.Verify);
+  const key = publicKeyOf(o);
+  const kind = keyKind(key);
+  const input = signInput(p);
+  const signature = required(read.bytes(p, 'SignatureData'), 'SignatureData');
+  const choice = signatureChoice(readCryptoParams(p), kind.kind, kind.bits, input.digested !== undefined);
+  const valid = await verifySignature(key, input, signature, choice);
+  return T.struct('SignatureVerifyResponse', [T.text('UniqueIdentifier', uid), T.enum('ValidityIndicator', valid ? 'Valid' : 'Invalid')]);
+}
+
+export async function mac(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
+  rejectStreaming(p);
+  const uid = ctx.resolveUid(p);
+  const o = ctx.load(uid);
+  requireUsableState(o, 'protect', ctx.now());
+  requireUsage(o, 'MAC', USAGE.MACGenerate);
+  const data = required(read.bytes(p, 'Data'), 'Data');
+  const out = hmac(hmacHash(readCryptoParams(p), keyAlgorithm(o)), symmetricKeyOf(o), data);
+  return T.struct('MACResponse', [T.text('UniqueIdentifier', uid), T.bytes('MACData', out)]);
+}
+
+export async function macVerify(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
+  rejectStreaming(p);
+  const uid = ctx.resolveUid(p);
+  const o = ctx.load(uid);
+  requireUsableState(o, 'process', ctx.now());
+  requireUsage(o, 'MACVerify', USAGE.MACVerify);
+  const data = required(read.bytes(p, 'Data'), 'Data');
+  const expected = required(read.bytes(p, 'MACData'), 'MACData');
+  const valid = hmacVerify(hmacHash(readCryptoParams(p), keyAlgorithm(o)), symmetricKeyOf(o), data, expected);
+  return T.struct('MACVerifyResponse', [T.text('UniqueIdentifier', uid), T.enum('ValidityIndicator', valid ? 'Valid' : 'Invalid')]);
+}
+
+export async function hash(p: TtlvStructure, _ctx: OperationContext): Promise<TtlvStructure> {
+  rejectStreaming(p);
+  const params = readCryptoParams(p);
+  const algorithm = hashName(required(params.hashing, 'CryptographicParameters.HashingAlgorithm'), 'SHA256');
+  const data = required(read.bytes(p, 'Data'), 'Data');
+  return T.struct('HashResponse', [T.bytes('Data', digest(algorithm, data))]);
+}
+
+export async function rngRetrieve(p: TtlvStructure, _ctx: OperationContext): Promise<TtlvStructure> {
+  const length = required(read.int(p, 'DataLength'), 'DataLength');
+  if (length <= 0 || length > MAX_RNG_BYTES) throw new KmipError('Invalid_Field', `DataLength must be between 1 and ${MAX_RNG_BYTES}`);
+  return T.struct('RNGRetrieveResponse', [T.bytes('Data', randomBytes(length))]);
+}

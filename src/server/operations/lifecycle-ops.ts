@@ -1,0 +1,58 @@
+import { KmipError } from '../../kmip/errors';
+import { T, child, type TtlvStructure } from '../../kmip/ttlv';
+import type { OperationContext } from '../context';
+import { activate as activateObject, destroy as destroyObject, revoke as revokeObject } from '../model/lifecycle';
+import { links } from '../model/attributes';
+import { touch } from './new-object';
+import { read, required } from './payload';
+
+export async function activate(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
+  const uid = ctx.resolveUid(p);
+  const o = activateObject(ctx.load(uid), ctx.now());
+  await ctx.save(touch(o, ctx.now()));
+  return T.struct('ActivateResponse', [T.text('UniqueIdentifier', uid)]);
+}
+
+const COMPROMISE_REASONS = new Set(['KeyCompromise', 'CACompromise']);
+
+export async function revoke(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
+  const uid = ctx.resolveUid(p);
+  const reason = required(read.struct(p, 'RevocationReason'), 'RevocationReason');
+  const code = child(reason, 'RevocationReasonCode');
+  if (!code) throw new KmipError('Missing_Data', 'missing RevocationReasonCode');
+  const compromised = COMPROMISE_REASONS.has(String(code.value));
+  const compromiseDate = read.date(p, 'CompromiseOccurrenceDate');
+  const uids = read.bool(p, 'Cascade') ? withLinkedKeys(ctx, uid) : [uid];
+  for (const id of uids) {
+    const o = revokeObject(ctx.load(id), compromised, ctx.now(), compromiseDate);
+    await ctx.save(touch(o, ctx.now()));
+  }
+  return T.struct('RevokeResponse', [T.text('UniqueIdentifier', uid)]);
+}
+
+export async function destroy(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
+  const uid = ctx.resolveUid(p);
+  const expected = read.enum(p, 'ExpectedObjectType');
+  const remove = read.bool(p, 'Remove') ?? false;
+  const uids = read.bool(p, 'Cascade') ? withLinkedKeys(ctx, uid) : [uid];
+  for (const id of uids) {
+    const o = ctx.load(id);
+    if (id === uid && expected !== undefined && expected !== o.objectType) {
+      throw new KmipError('Invalid_Object_Type', `object ${uid} is a ${o.objectType}, not a ${expected}`);
+    }
+    const destroyed = destroyObject(o, ctx.now());
+    if (remove) await ctx.store.remove(id);
+    else await ctx.save(touch(destroyed, ctx.now()));
+  }
+  return T.struct('DestroyResponse', [T.text('UniqueIdentifier', uid)]);
+}
+
+/** The object and the other halves of its key pair and certificate chain links. */
+function withLinkedKeys(ctx: OperationContext, uid: string): string[] {
+  const o = ctx.load(uid);
+  const linked = links(o.attributes)
+    .filter((l) => ['PublicKeyLink', 'PrivateKeyLink', 'CertificateLink'].includes(l.type))
+    .map((l) => l.uid)
+    .filter((id) => ctx.store.exists(id));
+  return [uid, ...linked];
+}

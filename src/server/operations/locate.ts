@@ -1,0 +1,54 @@
+import { KmipError } from '../../kmip/errors';
+import { T, ttlvEqual, type TtlvNode, type TtlvStructure } from '../../kmip/ttlv';
+import type { OperationContext } from '../context';
+import { getAll, names as nameValues, splitAttributes, textAttr, intAttr } from '../model/attributes';
+import { effectiveState } from '../model/lifecycle';
+import { fullAttributes } from '../model/managed-object';
+import { read } from './payload';
+
+const MAX_LOCATE_ITEMS = 1000;
+
+/** Filters the store can answer from its indexes; the rest are compared attribute by attribute. */
+const INDEXED = new Set(['ObjectType', 'CryptographicAlgorithm', 'CryptographicLength', 'Name', 'State']);
+
+export async function locate(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
+  const maximum = read.int(p, 'MaximumItems');
+  const offset = read.int(p, 'OffsetItems') ?? 0;
+  if (maximum !== undefined && maximum < 0) throw new KmipError('Invalid_Field', 'MaximumItems cannot be negative');
+  if (offset < 0) throw new KmipError('Invalid_Field', 'OffsetItems cannot be negative');
+  const { list, tags } = splitAttributes(read.struct(p, 'Attributes'));
+  const wantedState = textAttr(list, 'State');
+  const candidates = ctx.store.locate({
+    owner: ctx.user,
+    ...optional('objectType', textAttr(list, 'ObjectType')),
+    ...optional('algorithm', textAttr(list, 'CryptographicAlgorithm')),
+    ...optional('length', intAttr(list, 'CryptographicLength')),
+    names: nameValues(list),
+    tags,
+  });
+  const others = list.filter((n) => !INDEXED.has(n.tag));
+  const now = ctx.now();
+  const matches = candidates.filter((uid) => {
+    const o = ctx.load(uid);
+    const state = effectiveState(o, now);
+    if (wantedState !== undefined ? state !== wantedState : state === 'Destroyed' || state === 'Destroyed_Compromised') return false;
+    const attrs = fullAttributes(o);
+    return others.every((wanted) => getAll(attrs, wanted.tag).some((have) => matchesFilter(have, wanted)));
+  });
+  const limit = Math.min(maximum ?? MAX_LOCATE_ITEMS, MAX_LOCATE_ITEMS);
+  const page = matches.slice(offset, offset + limit);
+  return T.struct('LocateResponse', [
+    T.int('LocatedItems', matches.length),
+    ...page.map((uid) => T.text('UniqueIdentifier', uid)),
+  ]);
+}
+
+/** A structure filter matches when every field it names is present and equal (partial match). */
+function matchesFilter(have: TtlvNode, wanted: TtlvNode): boolean {
+  if (wanted.type !== 'Structure' || have.type !== 'Structure') return ttlvEqual(have, wanted);
+  return wanted.value.every((w) => have.value.some((h) => matchesFilter(h, w)));
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}

@@ -1,0 +1,123 @@
+import type { KeyObject } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
+import { KmipError } from '../../kmip/errors';
+import { T, child, type TtlvNode, type TtlvStructure } from '../../kmip/ttlv';
+import type { OperationContext } from '../context';
+import { splitAttributes, textAttr } from '../model/attributes';
+import { CURVES } from '../model/algorithms';
+import { curveName, privateKeyFromBlock, publicKeyFromBlock, readKeyBlock, symmetricFromBlock } from '../model/key-block';
+import { keyKind } from '../model/key-objects';
+import type { ManagedObject, ObjectType } from '../model/managed-object';
+import { newObject } from './new-object';
+import { read, required } from './payload';
+
+const OBJECT_TYPES = new Set<string>(['SymmetricKey', 'PrivateKey', 'PublicKey', 'Certificate', 'SecretData', 'OpaqueObject']);
+
+/** Clients may tag the object with its type (Cosmian) or with "Object" (older docs). */
+function objectNode(p: TtlvStructure, objectType: string): TtlvNode {
+  const node = child(p, objectType) ?? child(p, 'Object');
+  if (!node) throw new KmipError('Missing_Data', `missing the ${objectType} object`);
+  return node;
+}
+
+/** Attributes that describe an asymmetric key, computed from the key itself so they cannot lie. */
+function asymmetricAttributes(key: KeyObject, requestedAlgorithm: string | undefined): TtlvNode[] {
+  const kind = keyKind(key);
+  const curve = curveName(key);
+  const algorithm = kind.kind === 'RSA' ? 'RSA' : kind.kind === 'EC' ? (requestedAlgorithm === 'ECDSA' || requestedAlgorithm === 'ECDH' ? requestedAlgorithm : 'EC') : kind.kind === 'X25519' || kind.kind === 'X448' ? 'ECDH' : kind.kind;
+  return [
+    T.enum('CryptographicAlgorithm', algorithm),
+    T.int('CryptographicLength', kind.bits),
+    kind.kind !== 'RSA' && curve ? T.struct('CryptographicDomainParameters', [T.int('Qlength', CURVES[curve]?.bits ?? kind.bits), T.enum('RecommendedCurve', curve)]) : undefined,
+  ].filter((n): n is TtlvNode => n !== undefined);
+}
+
+/** Reads the object of a Register/Import into canonical material and server-computed attributes. */
+function materialize(objectType: ObjectType, node: TtlvNode, requested: TtlvNode | undefined): { material: Buffer; server: TtlvNode[] } {
+  const { list } = splitAttributes(requested);
+  switch (objectType) {
+    case 'SymmetricKey': {
+      const block = readKeyBlock(node);
+      const key = symmetricFromBlock(block);
+      const algorithm = block.algorithm ?? textAttr(list, 'CryptographicAlgorithm');
+      if (!algorithm) throw new KmipError('Missing_Data', 'missing CryptographicAlgorithm');
+      if (algorithm === 'AES' && ![16, 24, 32, 64].includes(key.length)) {
+        throw new KmipError('Invalid_Attribute_Value', `an AES key is 16, 24 or 32 bytes (64 for XTS), not ${key.length}`);
+      }
+      return { material: key, server: [T.enum('CryptographicAlgorithm', algorithm), T.int('CryptographicLength', key.length * 8), T.enum('KeyFormatType', 'TransparentSymmetricKey')] };
+    }
+    case 'PrivateKey': {
+      const block = readKeyBlock(node);
+      const key = privateKeyFromBlock(block);
+      return {
+        material: key.export({ format: 'der', type: 'pkcs8' }),
+        server: [...asymmetricAttributes(key, block.algorithm ?? textAttr(list, 'CryptographicAlgorithm')), T.enum('KeyFormatType', 'PKCS8')],
+      };
+    }
+    case 'PublicKey': {
+      const block = readKeyBlock(node);
+      const key = publicKeyFromBlock(block);
+      return {
+        material: key.export({ format: 'der', type: 'spki' }),
+        server: [...asymmetricAttributes(key, block.algorithm ?? textAttr(list, 'CryptographicAlgorithm')), T.enum('KeyFormatType', 'X509')],
+      };
+    }
+    case 'Certificate': {
+      const type = child(node, 'CertificateType');
+      const value = child(node, 'CertificateValue');
+      if (type && type.value !== 'X509') throw new KmipError('Feature_Not_Supported', `certificate type ${String(type.value)} is not supported`);
+      if (!value || value.type !== 'ByteString') throw new KmipError('Missing_Data', 'missing CertificateValue');
+      const der = Buffer.from(value.value);
+      try {
+        new X509Certificate(der);
+      } catch {
+        throw new KmipError('Invalid_Field', 'CertificateValue is not a DER X.509 certificate');
+      }
+      return { material: der, server: [T.enum('CertificateType', 'X509')] };
+    }
+    case 'SecretData': {
+      const type = child(node, 'SecretDataType');
+      const block = readKeyBlock(node);
+      const bytes = block.material.type === 'ByteString' ? Buffer.from(block.material.value) : symmetricFromBlock(block);
+      return { material: bytes, server: [T.enum('SecretDataType', type ? String(type.value) : 'Password')] };
+    }
+    case 'OpaqueObject': {
+      const type = child(node, 'OpaqueDataType');
+      const value = child(node, 'OpaqueDataValue');
+      if (!value || value.type !== 'ByteString') throw new KmipError('Missing_Data', 'missing OpaqueDataValue');
+      return { material: Buffer.from(value.value), server: [T.enum('OpaqueDataType', type ? String(type.value) : 'Unknown')] };
+    }
+  }
+}
+
+function buildObject(p: TtlvStructure, ctx: OperationContext): ManagedObject {
+  const objectType = required(read.enum(p, 'ObjectType'), 'ObjectType');
+  if (!OBJECT_TYPES.has(objectType)) throw new KmipError('Invalid_Object_Type', `cannot register a ${objectType}`);
+  const attrs = read.struct(p, 'Attributes');
+  const { material, server } = materialize(objectType as ObjectType, objectNode(p, objectType), attrs);
+  return newObject(ctx, objectType as ObjectType, attrs, material, server);
+}
+
+export async function register(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
+  const o = buildObject(p, ctx);
+  await ctx.insert(o);
+  return T.struct('RegisterResponse', [T.text('UniqueIdentifier', o.uid)]);
+}
+
+/** Import is Register with a caller-chosen UID, optionally replacing what is there. */
+export async function importObject(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
+  const uid = required(read.text(p, 'UniqueIdentifier'), 'UniqueIdentifier');
+  const replace = read.bool(p, 'ReplaceExisting') ?? false;
+  const attrs = T.struct('Attributes', [...(read.struct(p, 'Attributes')?.value ?? []).filter((n) => n.tag !== 'UniqueIdentifier'), T.text('UniqueIdentifier', uid)]);
+  const request = T.struct('Import', p.value.map((n) => (n.tag === 'Attributes' ? attrs : n)).concat(read.struct(p, 'Attributes') ? [] : [attrs]));
+  const o = buildObject(request, ctx);
+  if (ctx.store.exists(uid)) {
+    if (!replace) throw new KmipError('Object_Already_Exists', `an object with identifier ${uid} already exists; set ReplaceExisting to replace it`);
+    const existing = ctx.load(uid);
+    await ctx.save({ ...o, createdAt: existing.createdAt });
+  } else {
+    await ctx.insert(o);
+  }
+  return T.struct('ImportResponse', [T.text('UniqueIdentifier', uid)]);
+}
+

@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+import { KmipError } from '../../kmip/errors';
+import { T, type TtlvNode, type TtlvStructure } from '../../kmip/ttlv';
+import type { OperationContext } from '../context';
+import { intAttr, linkAttribute, linkedId, withoutAttr } from '../model/attributes';
+import { keyPairSpec } from '../model/algorithms';
+import { requireUsableState } from '../model/lifecycle';
+import { userTags, type ManagedObject } from '../model/managed-object';
+import { generateKeyPair } from '../crypto/keygen';
+import { storeKeyPair } from './create';
+import { newObject, touch } from './new-object';
+import { read } from './payload';
+
+/** Attributes a replacement key inherits: the descriptive ones, not identity, dates or links. */
+const NOT_INHERITED = new Set(['UniqueIdentifier', 'InitialDate', 'LastChangeDate', 'ActivationDate', 'DeactivationDate', 'DestroyDate', 'CompromiseDate', 'CompromiseOccurrenceDate', 'Link', 'State']);
+
+function inherited(o: ManagedObject, now: number, offset: number | undefined): TtlvStructure {
+  const keep = o.attributes.filter((n) => !NOT_INHERITED.has(n.tag));
+  // The replacement is active now (or after Offset seconds), as KMIP ReKey prescribes.
+  return T.struct('Attributes', [...keep, T.date('ActivationDate', now + (offset ?? 0))]);
+}
+
+async function linkReplacement(ctx: OperationContext, old: ManagedObject, newUid: string): Promise<void> {
+  const attributes = [...withoutAttr(old.attributes, 'Link'), ...old.attributes.filter((n) => n.tag === 'Link'), linkAttribute('ReplacementObjectLink', newUid)];
+  await ctx.save(touch({ ...old, attributes }, ctx.now()));
+}
+
+export async function reKey(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
+  const uid = ctx.resolveUid(p);
+  const old = ctx.load(uid);
+  if (old.objectType !== 'SymmetricKey') throw new KmipError('Invalid_Object_Type', 'ReKey renews symmetric keys; use ReKeyKeyPair for key pairs');
+  requireUsableState(old, 'read', ctx.now());
+  const bits = intAttr(old.attributes, 'CryptographicLength') ?? 256;
+  const fresh = newObject(ctx, 'SymmetricKey', inherited(old, ctx.now(), read.int(p, 'Offset')), randomBytes(bits / 8), [linkAttribute('ReplacedObjectLink', uid)], userTags(old));
+  await ctx.insert(fresh);
+  await linkReplacement(ctx, old, fresh.uid);
+  return T.struct('ReKeyResponse', [T.text('UniqueIdentifier', fresh.uid)]);
+}
+
+export async function reKeyKeyPair(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
+  const uid = ctx.resolveUid(p, 'PrivateKeyUniqueIdentifier');
+  const oldPriv = ctx.load(uid);
+  if (oldPriv.objectType !== 'PrivateKey') throw new KmipError('Invalid_Object_Type', 'ReKeyKeyPair takes a private key');
+  requireUsableState(oldPriv, 'read', ctx.now());
+  const oldPubUid = linkedId(oldPriv.attributes, 'PublicKeyLink');
+  const oldPub = oldPubUid ? ctx.load(oldPubUid) : undefined;
+  const offset = read.int(p, 'Offset');
+  const privAttrs = inherited(oldPriv, ctx.now(), offset);
+  const pubAttrs = oldPub ? inherited(oldPub, ctx.now(), offset) : privAttrs;
+  const spec = keyPairSpec(privAttrs.value);
+  const pair = await generateKeyPair(spec.generate);
+  const replaced = (id: string | undefined): TtlvNode[] => (id ? [linkAttribute('ReplacedObjectLink', id)] : []);
+  const fresh = await storeKeyPair(ctx, privAttrs, pubAttrs, pair.privateKey, pair.publicKey, spec.attributes, { priv: replaced(uid), pub: replaced(oldPubUid) });
+  await linkReplacement(ctx, oldPriv, fresh.priv);
+  if (oldPub) await linkReplacement(ctx, oldPub, fresh.pub);
+  return T.struct('ReKeyKeyPairResponse', [T.text('PrivateKeyUniqueIdentifier', fresh.priv), T.text('PublicKeyUniqueIdentifier', fresh.pub)]);
+}
+
