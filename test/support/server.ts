@@ -1,0 +1,36 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, type RunningServer, type ServerOptions } from '../../src/server/main';
+
+export interface TestServer extends RunningServer {
+  dir: string;
+  /** POST a JSON body to a path, returning status, content type and text. */
+  post(path: string, body: string | Buffer, contentType?: string): Promise<{ status: number; type: string; text: string; bytes: Buffer }>;
+}
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+/** A real KMS on a random loopback port with its own SQLite file, stopped when the test ends. */
+export async function startTestServer(t: Teardown, opts: ServerOptions = {}): Promise<TestServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'p11kms-test-'));
+  const server = await startServer({ port: 0, dbPath: join(dir, 'kms.sqlite'), logLevel: 'silent', ...opts });
+  t.teardown(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    ...server,
+    dir,
+    async post(path, body, contentType = 'application/json') {
+      const res = await fetch(server.url + path, { method: 'POST', headers: { 'Content-Type': contentType }, body });
+      const bytes = Buffer.from(await res.arrayBuffer());
+      return { status: res.status, type: res.headers.get('content-type') ?? '', text: bytes.toString('utf8'), bytes };
+    },
+  };
+}
+
+export const REPO_ROOT = join(__dirname, '..', '..', '..');
+export const SHARED_DIR = process.env['P11KMS_SHARED_DIR'] ?? join(REPO_ROOT, '..', 'shared');
