@@ -1,0 +1,39 @@
+import { Option, type Command } from 'commander';
+import { parseInteger, type Runtime } from '../runtime';
+
+interface ServeOptions {
+  host: string;
+  port: number;
+  dbPath?: string;
+  dataDir?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  socketPort?: number;
+  clientCa?: string;
+  workers?: number;
+  logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+}
+
+export function registerServe(program: Command, rt: Runtime): void {
+  program
+    .command('serve')
+    .description('run the KMS (KMIP 2.1 JSON over HTTP(S), optionally binary TTLV over TLS)')
+    .option('--host <host>', 'listen address', '127.0.0.1')
+    .option('--port <port>', 'HTTP(S) port', parseInteger('--port'), 9998)
+    .option('--db-path <file>', 'SQLite database (default <data-dir>/kms.sqlite)')
+    .option('--data-dir <dir>', 'data directory (default $P11KMS_DATA_DIR or ~/.local/share/p11kms)')
+    .option('--tls-cert <pem>', 'server certificate; serves HTTPS with --tls-key')
+    .option('--tls-key <pem>', 'server private key')
+    .option('--socket-port <port>', 'also serve binary KMIP over mutual TLS (e.g. 5696)', parseInteger('--socket-port'))
+    .option('--client-ca <pem>', 'CA that signs client certificates (socket server)')
+    .option('--workers <n>', 'worker processes (0 = this process; default one per core)', parseInteger('--workers'))
+    .addOption(new Option('--log-level <level>', 'log level').choices(['silent', 'error', 'warn', 'info', 'debug']))
+    .action(rt.action<ServeOptions>(async ({ out }, _args, o) => {
+      // Loaded here so client commands never pay for the server's SQLite and crypto modules.
+      const server = await import('../../server/main');
+      const options = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ServeOptions;
+      out.note(`p11kms serve on ${o.host}:${o.port}`);
+      await server.serve(options);
+      // serve() returns once listening; the process then lives until SIGINT/SIGTERM.
+    }));
+}
