@@ -1,0 +1,27 @@
+import { KmipClient } from '../../src/kmip/client';
+import { KmipError } from '../../src/kmip/errors';
+import { startTestServer, type TestServer } from './server';
+import type { ServerOptions } from '../../src/server/main';
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+/** A real server and a client on it, both closed when the test ends. */
+export async function serverAndClient(t: Teardown, opts: ServerOptions = {}): Promise<{ server: TestServer; client: KmipClient }> {
+  const server = await startTestServer(t, opts);
+  const client = new KmipClient({ url: server.url });
+  t.teardown(() => client.close());
+  return { server, client };
+}
+
+/** The KMIP ResultReason a promise fails with, or "no error". */
+export async function reasonOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'no error';
+  } catch (e) {
+    if (e instanceof KmipError) return e.reason;
+    throw e;
+  }
+}
