@@ -21,12 +21,13 @@ function buildProgram(rt: Runtime): Command {
     .option('--access-token <token>', 'bearer token (env P11KMS_ACCESS_TOKEN)')
     .option('--config <file>', 'TOML config: server_url, access_token, tls_client_cert, tls_client_key, ca; or Cosmian\'s [http_config] (env P11KMS_CONFIG)')
     .option('--json', 'machine-readable output on stdout')
-    .showHelpAfterError()
+    .showHelpAfterError('(add --help for usage)')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => rt.io.stdout.write(s),
       writeErr: (s) => rt.io.stderr.write(s),
     });
+  // Registered after the settings above, so every subcommand inherits exitOverride and the output routing.
   registerServe(program, rt);
   registerKeys(program, rt);
   registerCertificates(program, rt);
@@ -34,14 +35,6 @@ function buildProgram(rt: Runtime): Command {
   registerObjects(program, rt);
   registerFileCrypto(program, rt);
   registerCrypto(program, rt);
-  // Subcommands inherit exitOverride and output routing only if told to.
-  const inherit = (c: Command): void => {
-    for (const sub of c.commands) {
-      sub.exitOverride().configureOutput({ writeOut: (s) => rt.io.stdout.write(s), writeErr: (s) => rt.io.stderr.write(s) });
-      inherit(sub);
-    }
-  };
-  inherit(program);
   return program;
 }
 
