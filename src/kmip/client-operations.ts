@@ -9,7 +9,7 @@ import {
 } from './requests';
 import {
   readAttributes, readBytes, readEncrypt, readKeyPairIds, readLocatedIds, readObject, readProtocolVersions, readQuery,
-  readText, readUniqueIdentifier, readValidity,
+  readUniqueIdentifier, readValidity,
   type EncryptResult, type KeyPairIds, type ObjectAttributesView, type ProtocolVersion, type QueryResult, type RetrievedObject,
 } from './responses';
 import type { TtlvStructure } from './ttlv';
@@ -133,11 +133,4 @@ export abstract class KmipOperations implements KmipTransport {
     return readProtocolVersions(await this.call(discoverVersionsRequest()));
   }
 
-  /** The object type of a UID, without fetching its material. */
-  async objectType(uid: string): Promise<string> {
-    return readText(await this.call(getAttributesRequest(uid, ['ObjectType'])).then((r) => {
-      const attrs = r.value.find((n) => n.tag === 'Attributes');
-      return attrs && attrs.type === 'Structure' ? attrs : r;
-    }), 'ObjectType');
-  }
 }
