@@ -132,5 +132,4 @@ export abstract class KmipOperations implements KmipTransport {
   async discoverVersions(): Promise<ProtocolVersion[]> {
     return readProtocolVersions(await this.call(discoverVersionsRequest()));
   }
-
 }
