@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(openssl python3-pykmip)
+APT_PACKAGES=(openssl curl python3-pykmip libc-ares2)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -23,6 +23,8 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   echo "setup: npm ci"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+
+bash scripts/node18.sh
 
 echo "setup: build"
 npx tsc -p tsconfig.json

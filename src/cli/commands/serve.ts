@@ -4,7 +4,7 @@ import { parseInteger, type Runtime } from '../runtime';
 interface ServeOptions {
   host: string;
   port: number;
-  dbPath?: string;
+  db?: string;
   dataDir?: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -20,7 +20,7 @@ export function registerServe(program: Command, rt: Runtime): void {
     .description('run the KMS (KMIP 2.1 JSON over HTTP(S), optionally binary TTLV over TLS)')
     .option('--host <host>', 'listen address', '127.0.0.1')
     .option('--port <port>', 'HTTP(S) port', parseInteger('--port'), 9998)
-    .option('--db-path <file>', 'SQLite database (default <data-dir>/kms.sqlite)')
+    .option('--db <file>', 'SQLite database (default <data-dir>/kms.sqlite)')
     .option('--data-dir <dir>', 'data directory (default $P11KMS_DATA_DIR or ~/.local/share/p11kms)')
     .option('--tls-cert <pem>', 'server certificate; serves HTTPS with --tls-key')
     .option('--tls-key <pem>', 'server private key')
@@ -31,9 +31,9 @@ export function registerServe(program: Command, rt: Runtime): void {
     .action(rt.action<ServeOptions>(async ({ out }, _args, o) => {
       // Loaded here so client commands never pay for the server's SQLite and crypto modules.
       const server = await import('../../server/main');
-      const options = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ServeOptions;
+      const { db, ...rest } = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ServeOptions;
       out.note(`p11kms serve on ${o.host}:${o.port}`);
-      await server.serve(options);
+      await server.serve({ ...rest, ...(db !== undefined ? { dbPath: db } : {}) });
       // serve() returns once listening; the process then lives until SIGINT/SIGTERM.
     }));
 }
