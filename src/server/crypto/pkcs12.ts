@@ -12,7 +12,7 @@ import { EncryptedPrivateKeyInfo } from '@peculiar/asn1-pkcs8';
 import { DigestInfo } from '@peculiar/asn1-rsa';
 import { AuthenticatedSafe, CertBag, MacData, PFX, PKCS12Attribute, SafeBag, SafeContents } from '@peculiar/asn1-pfx';
 import { KmipError } from '../../kmip/errors';
-import { CmsEncryptedData, Pbes2Params, Pbkdf2Params, Pkcs12PbeParams, parseAs, serialize, tlv } from './asn1';
+import { CmsEncryptedData, Pbes2Params, Pbkdf2Params, Pkcs12PbeParams, children, parseAs, readSpan, serialize, tlv } from './asn1';
 import { parseCertificate } from './x509';
 
 export interface Pkcs12Input {
@@ -318,7 +318,9 @@ export function parsePkcs12(der: Buffer, password: string): Pkcs12Contents {
   if (pfx.version !== 3) throw invalid(`PKCS#12 version ${pfx.version} is not 3`);
   if (pfx.authSafe.contentType !== OID.data) throw unsupported('public-key integrity mode');
   const authSafe = unwrapOctets(pfx.authSafe.content, 'PKCS#12 authSafe');
-  if (pfx.macData) verifyMac(pfx.macData, authSafe, password);
+  // The schema class pre-fills macData, so whether the file has one is read from the DER itself.
+  const hasMac = children(der, readSpan(der, 0)).length > 2;
+  if (hasMac) verifyMac(pfx.macData, authSafe, password);
 
   const found: Found = { certs: [], keys: [] };
   for (const ci of parseAs(authSafe, AuthenticatedSafe, 'PKCS#12 AuthenticatedSafe')) {
@@ -328,7 +330,7 @@ export function parsePkcs12(der: Buffer, password: string): Pkcs12Contents {
         collectBags(encryptedSafe(ci.content, password), password, found);
       } catch (e) {
         // Without a MAC, a wrong password can pass the padding check and decrypt to garbage.
-        throw !pfx.macData && e instanceof KmipError && e.reason === 'Invalid_Field' ? badPassword() : e;
+        throw !hasMac && e instanceof KmipError && e.reason === 'Invalid_Field' ? badPassword() : e;
       }
     } else throw unsupported(`safe content type ${ci.contentType} (public-key privacy mode)`);
   }
@@ -340,7 +342,7 @@ export function parsePkcs12(der: Buffer, password: string): Pkcs12Contents {
   try {
     spki = createPublicKey(createPrivateKey({ key: key.der, format: 'der', type: 'pkcs8' })).export({ format: 'der', type: 'spki' });
   } catch {
-    throw pfx.macData ? invalid('PKCS#12 private key is not valid PKCS#8') : badPassword();
+    throw hasMac ? invalid('PKCS#12 private key is not valid PKCS#8') : badPassword();
   }
   const leaf =
     found.certs.find((c) => key.keyId !== undefined && c.keyId === key.keyId) ??
