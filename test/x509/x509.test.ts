@@ -71,7 +71,7 @@ for (const key of KEYS) {
     t.match(leafText.stdout, 'DNS:disk.example, IP Address:10.1.2.3, email:ops@acme.test');
     t.match(leafText.stdout, 'Subject: CN = disk.example, O = Acme');
 
-    const verify = openssl(['verify', '-CAfile', 'ca.pem', '-purpose', 'sslserver', 'leaf.pem'], dir.dir);
+    const verify = openssl(['verify', '-x509_strict', '-CAfile', 'ca.pem', '-purpose', 'sslserver', 'leaf.pem'], dir.dir);
     t.equal(verify.stdout.trim(), 'leaf.pem: OK', verify.stderr);
     t.equal(openssl(['verify', '-CAfile', 'ca.pem', 'ca.pem'], dir.dir).stdout.trim(), 'ca.pem: OK');
 
