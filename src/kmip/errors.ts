@@ -74,7 +74,7 @@ export class TtlvCodecError extends KmipError {
 /** Transport-level failure on the client side: connect refused, timeout, TLS. */
 export class KmipTransportError extends Error {
   override readonly name = 'KmipTransportError';
-  constructor(message: string, readonly cause?: unknown) {
+  constructor(message: string, override readonly cause?: unknown) {
     super(message);
   }
 }

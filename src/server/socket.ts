@@ -33,7 +33,7 @@ export function createKmipSocketServer(endpoint: KmipEndpoint, opts: SocketOptio
       return;
     }
     socket.setTimeout(opts.idleTimeoutMs ?? 120_000, () => socket.destroy());
-    let buffered = Buffer.alloc(0);
+    let buffered: Buffer = Buffer.alloc(0);
     let busy = false;
     const pump = async (): Promise<void> => {
       if (busy) return;

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { T } from '../../src/kmip/ttlv';
+import { T, type TtlvNode } from '../../src/kmip/ttlv';
 import { reasonOf, serverAndClient } from '../support/client';
 
 t.test('Locate filters on type, algorithm, length, name, tags and state, with paging', async (t) => {
@@ -45,7 +45,7 @@ t.test('attribute operations', async (t) => {
   const withTags = await client.call(T.struct('GetAttributes', [T.text('UniqueIdentifier', uid), T.struct('AttributeReference', [T.text('VendorIdentification', 'cosmian'), T.text('AttributeName', 'tag')])]));
   t.match(JSON.stringify(withTags.value), /\[\\"one\\"\]/, 'the tag vendor attribute when asked for');
 
-  const call = (op: string, attr: ReturnType<typeof T.struct> | ReturnType<typeof T.text>, holder = 'NewAttribute') =>
+  const call = (op: string, attr: TtlvNode, holder = 'NewAttribute') =>
     client.call(T.struct(op, [T.text('UniqueIdentifier', uid), T.struct(holder, [attr])]));
   await call('AddAttribute', T.struct('Name', [T.text('NameValue', 'second'), T.enum('NameType', 'UninterpretedTextString')]));
   t.same(new Set(await client.locate({ name: 'second' })), new Set([uid]), 'AddAttribute adds a second Name');

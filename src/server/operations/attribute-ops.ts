@@ -6,7 +6,6 @@ import {
 } from '../model/attributes';
 import { fullAttributes, objectTags, userTags, type ManagedObject } from '../model/managed-object';
 import { touch } from './new-object';
-import { read } from './payload';
 
 /** Fixed when the object is made; changing them would make the attributes lie about the key. */
 const IMMUTABLE = new Set([...READ_ONLY, 'CryptographicAlgorithm', 'CryptographicLength', 'CryptographicDomainParameters', 'KeyFormatType']);

@@ -25,11 +25,12 @@ function asymmetricAttributes(key: KeyObject, requestedAlgorithm: string | undef
   const kind = keyKind(key);
   const curve = curveName(key);
   const algorithm = kind.kind === 'RSA' ? 'RSA' : kind.kind === 'EC' ? (requestedAlgorithm === 'ECDSA' || requestedAlgorithm === 'ECDH' ? requestedAlgorithm : 'EC') : kind.kind === 'X25519' || kind.kind === 'X448' ? 'ECDH' : kind.kind;
-  return [
+  const nodes: Array<TtlvNode | undefined> = [
     T.enum('CryptographicAlgorithm', algorithm),
     T.int('CryptographicLength', kind.bits),
     kind.kind !== 'RSA' && curve ? T.struct('CryptographicDomainParameters', [T.int('Qlength', CURVES[curve]?.bits ?? kind.bits), T.enum('RecommendedCurve', curve)]) : undefined,
-  ].filter((n): n is TtlvNode => n !== undefined);
+  ];
+  return nodes.filter((n): n is TtlvNode => n !== undefined);
 }
 
 /** Reads the object of a Register/Import into canonical material and server-computed attributes. */

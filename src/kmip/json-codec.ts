@@ -1,0 +1,217 @@
+import { TtlvCodecError } from './errors';
+import { canonicalEnumName, enumCode, isKnownEnumTag, normalizeEnum } from './enums';
+import { withDefaults, type DecodeLimits } from './limits';
+import { canonicalTagName } from './tags';
+import type { TtlvNode, TtlvType } from './ttlv';
+
+/**
+ * JSON TTLV exactly as Cosmian writes it: {"tag","type","value"} in that key order, no
+ * "type" on Structures, LongInteger and BigInteger as "0x" + uppercase hex, ByteString as
+ * uppercase hex without "0x", DateTime as RFC 3339 UTC seconds. On input it also takes
+ * every form Cosmian accepts: numbers or hex for integers and enumerations, either case
+ * of hex, ISO 8601 dates with offsets, and the OASIS enumeration spellings.
+ */
+
+export interface JsonTtlv {
+  tag: string;
+  type?: string;
+  value: unknown;
+}
+
+const I32_MIN = -(2 ** 31);
+const I32_MAX = 2 ** 31 - 1;
+
+function hexOf(n: bigint, bytes: number): string {
+  const mask = (1n << BigInt(bytes * 8)) - 1n;
+  return (n & mask).toString(16).toUpperCase().padStart(bytes * 2, '0');
+}
+
+/** Two's complement, sign-extended to a whole number of 8-byte groups (Cosmian's BigInteger form). */
+export function bigIntegerBytes(n: bigint): Buffer {
+  let bytes = 8;
+  while (n >= 1n << BigInt(bytes * 8 - 1) || n < -(1n << BigInt(bytes * 8 - 1))) bytes += 8;
+  return Buffer.from(hexOf(n, bytes), 'hex');
+}
+
+export function bigIntegerFromBytes(b: Uint8Array): bigint {
+  if (b.length === 0) return 0n;
+  const unsigned = BigInt('0x' + Buffer.from(b).toString('hex'));
+  return (b[0] as number) & 0x80 ? unsigned - (1n << BigInt(b.length * 8)) : unsigned;
+}
+
+function rfc3339(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export function ttlvToJson(node: TtlvNode): JsonTtlv {
+  switch (node.type) {
+    case 'Structure':
+      return { tag: node.tag, value: node.value.map(ttlvToJson) };
+    case 'Integer':
+    case 'Interval':
+    case 'Boolean':
+    case 'TextString':
+      return { tag: node.tag, type: node.type, value: node.value };
+    case 'LongInteger':
+    case 'DateTimeExtended':
+      return { tag: node.tag, type: node.type, value: '0x' + hexOf(node.value, 8) };
+    case 'BigInteger':
+      return { tag: node.tag, type: node.type, value: '0x' + bigIntegerBytes(node.value).toString('hex').toUpperCase() };
+    case 'Enumeration':
+      return { tag: node.tag, type: node.type, value: typeof node.value === 'number' ? '0x' + node.value.toString(16).toUpperCase().padStart(8, '0') : node.value };
+    case 'ByteString':
+      return { tag: node.tag, type: node.type, value: Buffer.from(node.value).toString('hex').toUpperCase() };
+    case 'DateTime':
+      return { tag: node.tag, type: node.type, value: rfc3339(node.value) };
+  }
+}
+
+export function encodeJsonText(node: TtlvNode): string {
+  return JSON.stringify(ttlvToJson(node));
+}
+
+const TYPES = new Set<string>(['Structure', 'Integer', 'LongInteger', 'BigInteger', 'Enumeration', 'Boolean', 'TextString', 'ByteString', 'DateTime', 'Interval', 'DateTimeExtended']);
+
+class JsonDecoder {
+  private nodes = 0;
+  constructor(private readonly limits: DecodeLimits) {}
+
+  node(json: unknown, path: string, depth: number): TtlvNode {
+    if (++this.nodes > this.limits.maxNodes) throw new TtlvCodecError(`more than ${this.limits.maxNodes} TTLV nodes`);
+    if (depth > this.limits.maxDepth) throw new TtlvCodecError(`nesting deeper than ${this.limits.maxDepth} at ${path}`);
+    if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new TtlvCodecError(`${path}: a TTLV node must be a JSON object`);
+    const obj = json as Record<string, unknown>;
+    const rawTag = obj['tag'];
+    if (typeof rawTag !== 'string' || rawTag.length === 0) throw new TtlvCodecError(`${path}: missing tag`);
+    const tag = canonicalTagName(rawTag);
+    const where = `${path}/${tag}`;
+    const rawType = obj['type'] ?? 'Structure';
+    if (typeof rawType !== 'string' || !TYPES.has(rawType)) throw new TtlvCodecError(`${where}: unknown type ${String(rawType)}`);
+    const type = rawType as TtlvType;
+    if (!('value' in obj)) throw new TtlvCodecError(`${where}: missing value`);
+    return this.value(tag, type, obj['value'], where, depth);
+  }
+
+  private value(tag: string, type: TtlvType, v: unknown, where: string, depth: number): TtlvNode {
+    switch (type) {
+      case 'Structure':
+        if (!Array.isArray(v)) throw new TtlvCodecError(`${where}: a Structure value must be an array`);
+        return { tag, type, value: v.map((c, i) => this.node(c, `${where}[${i}]`, depth + 1)) };
+      case 'Integer': {
+        const n = this.integer(v, where);
+        if (n < BigInt(I32_MIN) || n > BigInt(I32_MAX)) throw new TtlvCodecError(`${where}: Integer out of the 32-bit range`);
+        return { tag, type, value: Number(n) };
+      }
+      case 'Interval': {
+        const n = this.integer(v, where);
+        if (n < 0n || n > 0xffffffffn) throw new TtlvCodecError(`${where}: Interval out of range`);
+        return { tag, type, value: Number(n) };
+      }
+      case 'LongInteger':
+      case 'DateTimeExtended': {
+        const n = this.integer(v, where);
+        if (n < -(1n << 63n) || n >= 1n << 63n) throw new TtlvCodecError(`${where}: ${type} out of the 64-bit range`);
+        return { tag, type, value: n };
+      }
+      case 'BigInteger':
+        return { tag, type, value: this.bigInteger(v, where) };
+      case 'Enumeration':
+        return { tag, type, value: this.enumeration(tag, v, where) };
+      case 'Boolean':
+        if (typeof v !== 'boolean') throw new TtlvCodecError(`${where}: a Boolean value must be true or false`);
+        return { tag, type, value: v };
+      case 'TextString':
+        if (typeof v !== 'string') throw new TtlvCodecError(`${where}: a TextString value must be a string`);
+        if (Buffer.byteLength(v) > this.limits.maxFieldBytes) throw new TtlvCodecError(`${where}: field larger than ${this.limits.maxFieldBytes} bytes`);
+        return { tag, type, value: v };
+      case 'ByteString':
+        return { tag, type, value: this.hexBytes(v, where) };
+      case 'DateTime':
+        return { tag, type, value: this.dateTime(v, where) };
+    }
+  }
+
+  /** A JSON integer, or "0x" + 8 or 16 hex digits (two's complement). */
+  private integer(v: unknown, where: string): bigint {
+    if (typeof v === 'number') {
+      if (!Number.isSafeInteger(v)) throw new TtlvCodecError(`${where}: not an integer`);
+      return BigInt(v);
+    }
+    if (typeof v === 'string' && /^0x([0-9A-Fa-f]{8}|[0-9A-Fa-f]{16})$/.test(v)) {
+      const hex = v.slice(2);
+      return bigIntegerFromBytes(Buffer.from(hex, 'hex'));
+    }
+    throw new TtlvCodecError(`${where}: Invalid value for integer hex String`);
+  }
+
+  private bigInteger(v: unknown, where: string): bigint {
+    if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
+    if (typeof v !== 'string' || !/^0x[0-9A-Fa-f]+$/.test(v)) throw new TtlvCodecError(`${where}: a BigInteger must be "0x" followed by hex`);
+    if (v.length / 2 > this.limits.maxFieldBytes) throw new TtlvCodecError(`${where}: field too large`);
+    const hex = v.length % 2 === 0 ? v.slice(2) : '0' + v.slice(2);
+    return bigIntegerFromBytes(Buffer.from(hex, 'hex'));
+  }
+
+  private enumeration(tag: string, v: unknown, where: string): string | number {
+    if (typeof v === 'number') {
+      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new TtlvCodecError(`${where}: enumeration code out of range`);
+      return normalizeEnum(tag, v);
+    }
+    if (typeof v !== 'string' || v.length === 0) throw new TtlvCodecError(`${where}: an Enumeration value must be a name or a code`);
+    if (/^0x[0-9A-Fa-f]{8}$/.test(v)) return normalizeEnum(tag, v);
+    if (!isKnownEnumTag(tag)) return v;
+    const name = canonicalEnumName(tag, v);
+    if (name === undefined || enumCode(tag, name) === undefined) throw new TtlvCodecError(`${where}: unknown enumeration value ${v}`);
+    return name;
+  }
+
+  private hexBytes(v: unknown, where: string): Buffer {
+    if (typeof v !== 'string' || v.length % 2 !== 0 || !/^[0-9A-Fa-f]*$/.test(v)) throw new TtlvCodecError(`${where}: a ByteString must be an even number of hex digits`);
+    if (v.length / 2 > this.limits.maxFieldBytes) throw new TtlvCodecError(`${where}: field larger than ${this.limits.maxFieldBytes} bytes`);
+    return Buffer.from(v, 'hex');
+  }
+
+  private dateTime(v: unknown, where: string): number {
+    if (typeof v === 'string' && /^0x[0-9A-Fa-f]{16}$/.test(v)) return Number(bigIntegerFromBytes(Buffer.from(v.slice(2), 'hex')));
+    if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
+    if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(v)) {
+      const ms = Date.parse(v);
+      if (!Number.isNaN(ms)) return Math.floor(ms / 1000);
+    }
+    throw new TtlvCodecError(`${where}: a DateTime must be an ISO 8601 string or "0x" + 16 hex digits`);
+  }
+}
+
+/** Nesting is checked on the raw text first: JSON.parse itself would overflow the stack. */
+function checkTextDepth(text: string, maxBracketDepth: number): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > maxBracketDepth) throw new TtlvCodecError(`JSON nested deeper than the TTLV depth limit`);
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+}
+
+export function ttlvFromJson(json: unknown, limits?: Partial<DecodeLimits>): TtlvNode {
+  return new JsonDecoder(withDefaults(limits)).node(json, '', 0);
+}
+
+export function decodeJsonText(text: string, limits?: Partial<DecodeLimits>): TtlvNode {
+  const l = withDefaults(limits);
+  if (text.length > l.maxTotalBytes) throw new TtlvCodecError(`message larger than ${l.maxTotalBytes} bytes`);
+  // Each TTLV level is an object inside an array: two brackets per level.
+  checkTextDepth(text, 2 * l.maxDepth + 2);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new TtlvCodecError(`invalid JSON: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return new JsonDecoder(l).node(parsed, '', 0);
+}
