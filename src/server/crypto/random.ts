@@ -1,0 +1,5 @@
+import { randomBytes as nodeRandomBytes } from 'node:crypto';
+
+export function randomBytes(n: number): Buffer {
+  return nodeRandomBytes(n);
+}
