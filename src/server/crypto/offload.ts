@@ -45,16 +45,25 @@ class RsaPool {
     const size = Math.max(1, Math.min(4, typeof availableParallelism === 'function' ? availableParallelism() : cpus().length));
     for (let i = 0; i < size; i++) {
       const w = new Worker(WORKER_SOURCE, { eval: true });
-      w.unref();
       w.on('message', (reply: Reply) => {
         const p = this.pending.get(reply.id);
         if (!p) return;
         this.pending.delete(reply.id);
+        this.refWhileBusy();
         if (reply.ok) p.resolve(Buffer.from(reply.data));
         else p.reject(new KmipError('Cryptographic_Failure', 'RSA operation failed'));
       });
       w.on('error', () => this.failAll());
       this.workers.push(w);
+    }
+    this.refWhileBusy();
+  }
+
+  /** Idle workers must not keep a process alive; busy ones must, or replies would be lost. */
+  private refWhileBusy(): void {
+    for (const w of this.workers) {
+      if (this.pending.size > 0) w.ref();
+      else w.unref();
     }
   }
 
@@ -63,6 +72,7 @@ class RsaPool {
       this.pending.delete(id);
       p.reject(new KmipError('General_Failure', 'the RSA worker stopped'));
     }
+    this.refWhileBusy();
     for (const w of this.workers) void w.terminate();
     this.workers.length = 0;
   }
@@ -74,6 +84,7 @@ class RsaPool {
     const worker = this.workers[this.nextWorker++ % this.workers.length] as Worker;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
+      if (this.pending.size === 1) this.refWhileBusy();
       worker.postMessage(job);
     });
   }
