@@ -12,7 +12,7 @@ from kmip.core import enums as core_enums
 host, port, cert, key, ca = sys.argv[1:6]
 
 with client.ProxyKmipClient(hostname=host, port=int(port), cert=cert, key=key, ca=ca,
-                            ssl_version="PROTOCOL_TLS_CLIENT",
+                            ssl_version="PROTOCOL_SSLv23",
                             kmip_version=enums.KMIPVersion.KMIP_1_2) as c:
     uid = c.create(enums.CryptographicAlgorithm.AES, 256, name="pykmip-key",
                    cryptographic_usage_mask=[enums.CryptographicUsageMask.ENCRYPT,

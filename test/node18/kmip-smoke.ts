@@ -10,7 +10,7 @@ import { T, ttlvEqual } from '../../src/kmip/ttlv';
 async function main(): Promise<void> {
   const url = process.argv[2];
   if (!url) throw new Error('usage: kmip-smoke URL');
-  const node = T.struct('Test', [T.int('CryptographicLength', 256), T.long('ProtectionPeriod', -42n), T.big('Modulus', 2n ** 100n), T.bytes('Data', Buffer.from('abc')), T.text('UniqueIdentifier', 'x'), T.date('ActivationDate', 1704067200), T.bool('Sensitive', true)]);
+  const node = T.struct('Attributes', [T.int('CryptographicLength', 256), T.long('ProtectionPeriod', -42n), T.big('Modulus', 2n ** 100n), T.bytes('Data', Buffer.from('abc')), T.text('UniqueIdentifier', 'x'), T.date('ActivationDate', 1704067200), T.bool('Sensitive', true)]);
   if (!ttlvEqual(decodeJsonText(encodeJsonText(node)), node)) throw new Error('JSON round trip differs');
   if (!ttlvEqual(decodeBinary(encodeBinary(node)), node)) throw new Error('binary round trip differs');
   const client = new KmipClient({ url });
