@@ -9,7 +9,7 @@ interface CreateOptions {
   label?: string;
   tag: string[];
   sensitive?: boolean;
-  extractable: boolean;
+  notExtractable?: boolean;
 }
 
 export function registerKeys(program: Command, rt: Runtime): void {
@@ -27,7 +27,7 @@ export function registerKeys(program: Command, rt: Runtime): void {
     .action(rt.action<CreateOptions>(async ({ client, out }, _args, o) => {
       const request = keyRequest(o.type, {
         tags: o.tag,
-        extractable: o.extractable,
+        extractable: o.notExtractable !== true,
         ...(o.length !== undefined ? { length: o.length } : {}),
         ...(o.curve !== undefined ? { curve: o.curve } : {}),
         ...(o.label !== undefined ? { label: o.label } : {}),
