@@ -48,7 +48,7 @@ export type ResultReason =
   | 'General_Failure';
 
 export class KmipError extends Error {
-  override readonly name = 'KmipError';
+  override readonly name: string = 'KmipError';
   constructor(
     readonly reason: ResultReason | string,
     message: string,
@@ -66,6 +66,7 @@ export class KmipError extends Error {
 
 /** A decoding failure: the bytes or JSON did not form valid TTLV. */
 export class TtlvCodecError extends KmipError {
+  override readonly name: string = 'TtlvCodecError';
   constructor(message: string) {
     super('Codec_Error', message);
   }
