@@ -1,5 +1,6 @@
 import { T, child, type TtlvNode, type TtlvStructure } from '../kmip/ttlv';
 import { enumCode, normalizeEnum } from '../kmip/enums';
+import { tagCode } from '../kmip/tags';
 
 /**
  * KMIP 1.x payloads carry attributes as {AttributeName "Cryptographic Algorithm", AttributeValue}
@@ -110,14 +111,14 @@ export function toKmip1Response(operation: string, response: TtlvStructure, mino
       out.push(T.text('AttributeName', attributeName(String(n.value))));
       continue;
     }
-    out.push(stripKeyValueAttributes(n));
+    if (tagCode(n.tag, 1) !== undefined) out.push(stripKeyValueAttributes(n));
   }
   return T.struct(response.tag, out);
 }
 
-/** 1.x KeyValue carries no 2.x Attributes structure. */
+/** 1.x KeyValue carries no 2.x Attributes structure, and no tag a 1.x client cannot decode. */
 function stripKeyValueAttributes(n: TtlvNode): TtlvNode {
   if (n.type !== 'Structure') return n;
-  if (n.tag === 'KeyValue') return T.struct('KeyValue', n.value.filter((c) => c.tag !== 'Attributes'));
-  return T.struct(n.tag, n.value.map(stripKeyValueAttributes));
+  const kept = n.value.filter((c) => tagCode(c.tag, 1) !== undefined && !(n.tag === 'KeyValue' && c.tag === 'Attributes'));
+  return T.struct(n.tag, kept.map(stripKeyValueAttributes));
 }

@@ -45,3 +45,22 @@ t.test('the same RequestMessage over /kmip as JSON and as binary TTLV', async (t
   const version = await fetch(server.url + '/version');
   t.equal(version.status, 200);
 });
+
+t.test('a KMIP 1.4 client gets a 1.x answer it can decode', async (t) => {
+  const { server } = await serverAndClient(t);
+  const { encodeBinary, decodeBinary } = await import('../../src/kmip/binary-codec');
+  const { buildRequestMessage, parseResponseMessage } = await import('../../src/kmip/messages');
+  const create = T.struct('Create', [
+    T.enum('ObjectType', 'SymmetricKey'),
+    T.struct('TemplateAttribute', [
+      T.struct('Attribute', [T.text('AttributeName', 'Cryptographic Algorithm'), { tag: 'AttributeValue', type: 'Enumeration', value: 3 }]),
+      T.struct('Attribute', [T.text('AttributeName', 'Cryptographic Length'), T.int('AttributeValue', 128)]),
+    ]),
+  ]);
+  const query = T.struct('Query', [T.enum('QueryFunction', 'QueryOperations'), T.enum('QueryFunction', 'QueryServerInformation')]);
+  const message = buildRequestMessage([create, query], { major: 1, minor: 4 });
+  const res = await server.post('/kmip', encodeBinary(message, 1), 'application/octet-stream');
+  const response = parseResponseMessage(decodeBinary(res.bytes));
+  t.same(response.header.major, 1, 'answered in KMIP 1.x');
+  t.same(response.items.map((i) => i.status), ['Success', 'Success'], JSON.stringify(response.items.map((i) => i.message)));
+});
