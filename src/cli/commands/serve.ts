@@ -1,18 +1,9 @@
 import { Option, type Command } from 'commander';
 import { parseInteger, type Runtime } from '../runtime';
+import type { ServerOptions } from '../../server/main';
 
-interface ServeOptions {
-  host: string;
-  port: number;
-  db?: string;
-  dataDir?: string;
-  tlsCert?: string;
-  tlsKey?: string;
-  socketPort?: number;
-  clientCa?: string;
-  workers?: number;
-  logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug';
-}
+/** The server's options, with the database path spelled as the flag (--db). */
+type ServeOptions = Omit<ServerOptions, 'dbPath'> & { db?: string };
 
 export function registerServe(program: Command, rt: Runtime): void {
   program

@@ -16,6 +16,8 @@ export function generateSymmetricKey(bits: number): Buffer {
   return randomBytes(bits / 8);
 }
 
+const OKP_TYPE: Readonly<Record<'Ed25519' | 'Ed448' | 'X25519' | 'X448', string>> = { Ed25519: 'ed25519', Ed448: 'ed448', X25519: 'x25519', X448: 'x448' };
+
 type Pair = { privateKey: KeyObject; publicKey: KeyObject };
 
 function done(resolve: (p: Pair) => void, reject: (e: unknown) => void) {
@@ -29,25 +31,8 @@ function done(resolve: (p: Pair) => void, reject: (e: unknown) => void) {
 export function generateKeyPair(spec: KeyPairGeneration): Promise<Pair> {
   return new Promise((resolve, reject) => {
     const cb = done(resolve, reject);
-    switch (spec.kind) {
-      case 'RSA':
-        nodeGenerateKeyPair('rsa', { modulusLength: spec.bits, publicExponent: spec.publicExponent ?? 65537 }, cb);
-        return;
-      case 'EC':
-        nodeGenerateKeyPair('ec', { namedCurve: NODE_CURVE[spec.curve] }, cb);
-        return;
-      case 'Ed25519':
-        nodeGenerateKeyPair('ed25519', {}, cb);
-        return;
-      case 'Ed448':
-        nodeGenerateKeyPair('ed448', {}, cb);
-        return;
-      case 'X25519':
-        nodeGenerateKeyPair('x25519', {}, cb);
-        return;
-      case 'X448':
-        nodeGenerateKeyPair('x448', {}, cb);
-        return;
-    }
+    if (spec.kind === 'RSA') nodeGenerateKeyPair('rsa', { modulusLength: spec.bits, publicExponent: spec.publicExponent ?? 65537 }, cb);
+    else if (spec.kind === 'EC') nodeGenerateKeyPair('ec', { namedCurve: NODE_CURVE[spec.curve] }, cb);
+    else nodeGenerateKeyPair(OKP_TYPE[spec.kind] as 'ed25519', {}, cb);
   });
 }

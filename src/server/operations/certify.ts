@@ -1,7 +1,7 @@
 import { KmipError } from '../../kmip/errors';
 import { T, child, children, type TtlvNode, type TtlvStructure } from '../../kmip/ttlv';
 import type { OperationContext } from '../context';
-import { getAll, intAttr, linkAttribute, linkedId, links, splitAttributes, withoutAttr, type AttributeList } from '../model/attributes';
+import { getAll, linkAttribute, linkedId, links, splitAttributes, withoutAttr, type AttributeList } from '../model/attributes';
 import { privateKeyOf, publicKeyOf } from '../model/key-objects';
 import { requireUsableState } from '../model/lifecycle';
 import type { ManagedObject } from '../model/managed-object';
@@ -15,22 +15,15 @@ const SUBJECT_FIELDS: ReadonlyArray<[string, string]> = [
   ['CertificateSubjectL', 'L'], ['CertificateSubjectSt', 'ST'], ['CertificateSubjectC', 'C'], ['CertificateSubjectEmail', 'emailAddress'],
 ];
 
-function vendorText(list: AttributeList, name: string): string | undefined {
-  for (const a of getAll(list, 'Attribute')) {
-    const n = child(a, 'AttributeName');
-    const v = child(a, 'AttributeValue');
-    if (n?.value === name && v?.type === 'TextString') return v.value;
-  }
-  return undefined;
+/** The AttributeValue of a vendor attribute the request carries, if any. */
+function vendorValue(list: AttributeList, name: string): TtlvNode | undefined {
+  const attribute = getAll(list, 'Attribute').find((a) => child(a, 'AttributeName')?.value === name);
+  return child(attribute, 'AttributeValue');
 }
 
-function vendorInt(list: AttributeList, name: string): number | undefined {
-  for (const a of getAll(list, 'Attribute')) {
-    const n = child(a, 'AttributeName');
-    const v = child(a, 'AttributeValue');
-    if (n?.value === name && v?.type === 'Integer') return v.value;
-  }
-  return undefined;
+function vendorText(list: AttributeList, name: string): string | undefined {
+  const v = vendorValue(list, name);
+  return v?.type === 'TextString' ? v.value : undefined;
 }
 
 /** The subject: a vendor "subject_name" ("CN=a,O=b"), or Cosmian's CertificateAttributes structure. */
@@ -84,7 +77,8 @@ export async function certify(p: TtlvStructure, ctx: OperationContext): Promise<
   } else if (!priv) {
     throw new KmipError('Item_Not_Found', 'a self-signed certificate needs the private key of the pair');
   }
-  const days = vendorInt(list, 'requested_validity_days') ?? intAttr(list, 'RequestedValidityDays') ?? 365;
+  const daysNode = vendorValue(list, 'requested_validity_days');
+  const days = daysNode?.type === 'Integer' ? daysNode.value : 365;
   const isCa = vendorText(list, 'certificate_extensions')?.includes('CA:TRUE') ?? false;
   const der = await createCertificate({
     subjectPublicKey: publicKeyOf(pub),

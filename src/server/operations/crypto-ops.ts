@@ -9,9 +9,9 @@ import type { ManagedObject } from '../model/managed-object';
 import { USAGE, requireUsage } from '../model/usage';
 import {
   hash as digest, hmac, hmacVerify, randomBytes, rsaDecrypt, rsaEncrypt, sign as signData, symmetricDecrypt,
-  symmetricEncrypt, verify as verifySignature,
+  symmetricEncrypt, verify as verifySignature, type SymmetricParams,
 } from '../crypto';
-import { read, readCryptoParams, required } from './payload';
+import { read, readCryptoParams, required, type CryptoParams } from './payload';
 
 const MAX_RNG_BYTES = 1024 * 1024;
 
@@ -23,6 +23,20 @@ function rejectStreaming(p: TtlvStructure): void {
 
 function keyAlgorithm(o: ManagedObject): string {
   return textAttr(o.attributes, 'CryptographicAlgorithm') ?? '';
+}
+
+/** The engine's view of an Encrypt/Decrypt request on a symmetric key. */
+function symmetricRequest(p: TtlvStructure, o: ManagedObject, params: CryptoParams, data: Buffer): SymmetricParams {
+  const iv = read.bytes(p, 'IVCounterNonce');
+  const aad = read.bytes(p, 'AuthenticatedEncryptionAdditionalData');
+  return {
+    ...symmetricChoice(params, keyAlgorithm(o)),
+    key: symmetricKeyOf(o),
+    data,
+    ...(iv ? { iv } : {}),
+    ...(aad ? { aad } : {}),
+    ...(params.tagLength !== undefined ? { tagLength: params.tagLength } : {}),
+  };
 }
 
 function isSymmetric(o: ManagedObject): boolean {
@@ -38,13 +52,7 @@ export async function encrypt(p: TtlvStructure, ctx: OperationContext): Promise<
   const params = readCryptoParams(p);
   const data = required(read.bytes(p, 'Data'), 'Data');
   if (isSymmetric(o)) {
-    const choice = symmetricChoice(params, keyAlgorithm(o));
-    const iv = read.bytes(p, 'IVCounterNonce');
-    const aad = read.bytes(p, 'AuthenticatedEncryptionAdditionalData');
-    const out = symmetricEncrypt({
-      ...choice, key: symmetricKeyOf(o), data,
-      ...(iv ? { iv } : {}), ...(aad ? { aad } : {}), ...(params.tagLength !== undefined ? { tagLength: params.tagLength } : {}),
-    });
+    const out = symmetricEncrypt(symmetricRequest(p, o, params, data));
     return T.struct('EncryptResponse', [
       T.text('UniqueIdentifier', uid),
       T.bytes('Data', out.data),
@@ -67,15 +75,8 @@ export async function decrypt(p: TtlvStructure, ctx: OperationContext): Promise<
   const params = readCryptoParams(p);
   const data = required(read.bytes(p, 'Data'), 'Data');
   if (isSymmetric(o)) {
-    const choice = symmetricChoice(params, keyAlgorithm(o));
-    const iv = read.bytes(p, 'IVCounterNonce');
-    const aad = read.bytes(p, 'AuthenticatedEncryptionAdditionalData');
     const tag = read.bytes(p, 'AuthenticatedEncryptionTag');
-    const plain = symmetricDecrypt({
-      ...choice, key: symmetricKeyOf(o), data,
-      ...(iv ? { iv } : {}), ...(aad ? { aad } : {}), ...(tag ? { tag } : {}),
-      ...(params.tagLength !== undefined ? { tagLength: params.tagLength } : {}),
-    });
+    const plain = symmetricDecrypt({ ...symmetricRequest(p, o, params, data), ...(tag ? { tag } : {}) });
     return T.struct('DecryptResponse', [T.text('UniqueIdentifier', uid), T.bytes('Data', plain)]);
   }
   const key = privateKeyOf(o);
