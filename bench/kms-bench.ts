@@ -23,13 +23,18 @@ const CREATE_P256 = `{"tag":"CreateKeyPair","value":[{"tag":"CommonAttributes","
 const encryptRequest = (uid: string): string => `{"tag":"Encrypt","value":[${text('UniqueIdentifier', uid)},${bytes('Data', '00'.repeat(64))}]}`;
 const signRequest = (uid: string): string => `{"tag":"Sign","value":[${text('UniqueIdentifier', uid)},{"tag":"CryptographicParameters","value":[{"tag":"DigitalSignatureAlgorithm","type":"Enumeration","value":"ECDSAWithSHA256"}]},${bytes('Data', 'AB'.repeat(32))}]}`;
 
-function waitForLine(child: ChildProcess, pattern: RegExp): Promise<string> {
+/** Resolves once the child has printed `pattern` `times` times (stdout or stderr). */
+function waitForLines(child: ChildProcess, pattern: RegExp, times = 1): Promise<void> {
   return new Promise((resolve, reject) => {
     let seen = '';
     const onData = (chunk: Buffer): void => {
       seen += chunk.toString();
-      const m = pattern.exec(seen);
-      if (m) resolve(m[1] ?? m[0]);
+      const count = seen.split('\n').filter((line) => pattern.test(line)).length;
+      if (count >= times) {
+        child.stdout?.off('data', onData);
+        child.stderr?.off('data', onData);
+        resolve();
+      }
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
@@ -40,14 +45,14 @@ function waitForLine(child: ChildProcess, pattern: RegExp): Promise<string> {
 async function startKms(dir: string, port: number, workers: number): Promise<ChildProcess> {
   const script = `require(${JSON.stringify(join(ROOT, 'dist', 'src', 'server', 'main.js'))}).serve({ port: ${port}, dbPath: ${JSON.stringify(join(dir, 'kms.sqlite'))}, workers: ${workers}, logLevel: 'info' })`;
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-  for (let i = 0; i < Math.max(1, workers); i++) await waitForLine(child, /listening/);
+  await waitForLines(child, /listening/, Math.max(1, workers));
   return child;
 }
 
 async function startEcho(port: number): Promise<ChildProcess> {
   const script = `require('node:http').createServer((q, s) => { const c = []; q.on('data', (d) => c.push(d)); q.on('end', () => { const b = Buffer.concat(c); s.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': b.length }); s.end(b); }); }).listen(${port}, '127.0.0.1', () => console.log('echo listening'))`;
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-  await waitForLine(child, /echo listening/);
+  await waitForLines(child, /echo listening/);
   return child;
 }
 

@@ -106,25 +106,42 @@ export async function serve(opts: ServerOptions): Promise<void> {
     installShutdown(() => running.close());
     return;
   }
-  if (cluster.isPrimary) {
-    // Migrate once before the workers open the database.
-    new SqliteStore(resolveDbPath(opts)).close();
-    let stopping = false;
-    for (let i = 0; i < workers; i++) cluster.fork();
-    cluster.on('exit', (worker, code, signal) => {
-      if (stopping) return;
-      log.warn('worker exited; starting another', { pid: worker.process.pid, code: code ?? undefined, signal: signal ?? undefined });
-      cluster.fork();
-    });
-    installShutdown(async () => {
-      stopping = true;
-      for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGTERM');
-    });
-    return;
-  }
-  const running = await startServer(opts);
-  log.info('worker listening', { url: running.url, socketPort: running.socketPort });
-  installShutdown(() => running.close());
+  // Migrate once before the workers open the database.
+  new SqliteStore(resolveDbPath(opts)).close();
+  // Workers run worker.js with no inherited -e/--eval, whatever started the primary.
+  cluster.setupPrimary({ exec: join(__dirname, 'worker.js'), execArgv: process.execArgv.filter((a, i, all) => !isEvalFlag(a) && !isEvalFlag(all[i - 1] ?? '')) });
+  const env = { P11KMS_WORKER_OPTIONS: JSON.stringify(opts) };
+  let stopping = false;
+  for (let i = 0; i < workers; i++) cluster.fork(env);
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    log.warn('worker exited; starting another', { pid: worker.process.pid, code: code ?? undefined, signal: signal ?? undefined });
+    cluster.fork(env);
+  });
+  installShutdown(async () => {
+    stopping = true;
+    for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGTERM');
+  });
+}
+
+function isEvalFlag(arg: string): boolean {
+  return arg === '-e' || arg === '--eval' || arg === '-p' || arg === '--print';
+}
+
+/** Runs in a worker process started by serve(). */
+export function runWorker(optionsJson: string): void {
+  const opts = JSON.parse(optionsJson) as ServerOptions;
+  const log = createLogger(opts.logLevel ?? 'info');
+  startServer(opts).then(
+    (running) => {
+      log.info('worker listening', { url: running.url, socketPort: running.socketPort });
+      installShutdown(() => running.close());
+    },
+    (e: unknown) => {
+      log.error('worker failed to start', { message: e instanceof Error ? e.message : String(e) });
+      process.exit(1);
+    },
+  );
 }
 
 function installShutdown(close: () => Promise<void>): void {

@@ -135,8 +135,19 @@ function digestOf(input: SignInput, h: HashAlgorithm): Buffer {
   return digest(h, input.data ?? Buffer.alloc(0));
 }
 
-function callbackSign(alg: string | null, data: Buffer, key: Parameters<typeof nodeSign>[2]): Promise<Buffer> {
-  return new Promise((resolve, reject) => nodeSign(alg, data, key, (err, sig) => (err ? reject(new KmipError('Cryptographic_Failure', 'signing failed')) : resolve(sig))));
+type SignOptions = { padding?: number; saltLength?: number; dsaEncoding?: 'der' | 'ieee-p1363' };
+
+/** RSA signing goes to the thread pool (about 1 ms per operation); the hop costs more than an ECDSA or EdDSA signature, so those run inline. */
+function callbackSign(alg: string | null, data: Buffer, key: KeyObject, options: SignOptions = {}): Promise<Buffer> {
+  const input = { key, ...options };
+  if (key.asymmetricKeyType !== 'rsa' && key.asymmetricKeyType !== 'rsa-pss') {
+    try {
+      return Promise.resolve(nodeSign(alg, data, input));
+    } catch {
+      return Promise.reject(new KmipError('Cryptographic_Failure', 'signing failed'));
+    }
+  }
+  return new Promise((resolve, reject) => nodeSign(alg, data, input, (err, sig) => (err ? reject(new KmipError('Cryptographic_Failure', 'signing failed')) : resolve(sig))));
 }
 
 function callbackVerify(alg: string | null, data: Buffer, key: Parameters<typeof nodeVerify>[2], sig: Buffer): Promise<boolean> {
@@ -173,7 +184,7 @@ function ecPoint(key: KeyObject): Buffer {
  */
 async function ecdsaSign(key: KeyObject, input: SignInput, h: HashAlgorithm): Promise<Buffer> {
   const isK1 = key.asymmetricKeyDetails?.namedCurve === 'secp256k1';
-  if (!input.digested && !isK1) return callbackSign(NODE_HASH[h], input.data ?? Buffer.alloc(0), { key, dsaEncoding: 'der' });
+  if (!input.digested && !isK1) return callbackSign(NODE_HASH[h], input.data ?? Buffer.alloc(0), key, { dsaEncoding: 'der' });
   const { curve, bytes } = nobleCurve(key);
   const sig = curve.sign(digestOf(input, h), ecScalar(key, bytes), { lowS: true, prehash: false });
   return Buffer.from(sig.toDERRawBytes());
@@ -234,7 +245,7 @@ export async function sign(privateKey: KeyObject, input: SignInput, p: SignParam
         return rsaPrivateRaw('privateEncrypt', privateKey, input.digested, constants.RSA_PKCS1_PADDING);
       }
       const h = p.hash ?? 'SHA256';
-      if (!input.digested) return callbackSign(NODE_HASH[h], input.data ?? Buffer.alloc(0), { key: privateKey, padding: constants.RSA_PKCS1_PADDING });
+      if (!input.digested) return callbackSign(NODE_HASH[h], input.data ?? Buffer.alloc(0), privateKey, { padding: constants.RSA_PKCS1_PADDING });
       const info = Buffer.concat([Buffer.from(DIGEST_INFO[h], 'hex'), digestOf(input, h)]);
       return rsaPrivateRaw('privateEncrypt', privateKey, info, constants.RSA_PKCS1_PADDING);
     }
@@ -242,7 +253,7 @@ export async function sign(privateKey: KeyObject, input: SignInput, p: SignParam
       if (p.hash === 'None') throw bad('PSS needs a hashing algorithm');
       const h = p.hash ?? 'SHA256';
       const saltLength = p.saltLength ?? digest(h, Buffer.alloc(0)).length;
-      if (!input.digested) return callbackSign(NODE_HASH[h], input.data ?? Buffer.alloc(0), { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength });
+      if (!input.digested) return callbackSign(NODE_HASH[h], input.data ?? Buffer.alloc(0), privateKey, { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength });
       const bits = privateKey.asymmetricKeyDetails?.modulusLength ?? 0;
       const em = pssEncode(digestOf(input, h), h, saltLength, bits);
       const padded = em.length < modulusBytes(privateKey) ? Buffer.concat([Buffer.alloc(modulusBytes(privateKey) - em.length), em]) : em;

@@ -1,4 +1,5 @@
-import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { cachedPrivateKey, cachedPublicKey } from './parse-cache';
 import { KmipError } from '../../kmip/errors';
 import type { ManagedObject } from './managed-object';
 
@@ -15,14 +16,14 @@ function material(o: ManagedObject): Buffer {
 
 export function privateKeyOf(o: ManagedObject): KeyObject {
   if (o.objectType !== 'PrivateKey') throw new KmipError('Invalid_Object_Type', `object ${o.uid} is a ${o.objectType}, not a private key`);
-  return createPrivateKey({ key: material(o), format: 'der', type: 'pkcs8' });
+  return cachedPrivateKey(o.uid, material(o));
 }
 
 /** The public key of a public key, a certificate, or (derived) a private key. */
 export function publicKeyOf(o: ManagedObject): KeyObject {
   switch (o.objectType) {
     case 'PublicKey':
-      return createPublicKey({ key: material(o), format: 'der', type: 'spki' });
+      return cachedPublicKey(o.uid, material(o));
     case 'PrivateKey':
       return createPublicKey(privateKeyOf(o));
     case 'Certificate':

@@ -1,6 +1,7 @@
 import { T, type TtlvNode } from '../../kmip/ttlv';
 import { decodeJsonText, encodeJsonText } from '../../kmip/json-codec';
-import type { StoredObject } from '../store/store';
+import type { StoredObject, StoredObjectWrite } from '../store/store';
+import { cachedParse } from './parse-cache';
 import { names as attrNames, systemTag, withAttr, type AttributeList } from './attributes';
 
 export type ObjectType = 'SymmetricKey' | 'PrivateKey' | 'PublicKey' | 'Certificate' | 'SecretData' | 'OpaqueObject';
@@ -26,7 +27,7 @@ export interface ManagedObject {
   updatedAt: number;
 }
 
-export function toStored(o: ManagedObject): StoredObject {
+export function toStored(o: ManagedObject): StoredObjectWrite {
   const algorithm = o.attributes.find((a) => a.tag === 'CryptographicAlgorithm');
   const length = o.attributes.find((a) => a.tag === 'CryptographicLength');
   return {
@@ -46,7 +47,7 @@ export function toStored(o: ManagedObject): StoredObject {
 }
 
 export function fromStored(s: StoredObject): ManagedObject {
-  const attrs = decodeJsonText(s.attributesJson);
+  const attrs = cachedParse(s.uid, s.attributesJson, decodeJsonText);
   return {
     uid: s.uid,
     objectType: s.objectType as ObjectType,

@@ -11,6 +11,7 @@ export const MIGRATIONS: readonly string[] = [
      algorithm TEXT,
      length INTEGER,
      attributes TEXT NOT NULL,
+     tags TEXT NOT NULL DEFAULT '[]',
      material BLOB,
      created_at INTEGER NOT NULL,
      updated_at INTEGER NOT NULL

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { KmipError } from '../../kmip/errors';
-import type { LocateQuery, ObjectStore, StoredObject } from './store';
+import type { LocateQuery, ObjectStore, StoredObject, StoredObjectWrite } from './store';
 import { MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema';
 
 interface ObjectRow {
@@ -13,6 +13,7 @@ interface ObjectRow {
   algorithm: string | null;
   length: number | null;
   attributes: string;
+  tags: string;
   material: Buffer | null;
   created_at: number;
   updated_at: number;
@@ -58,18 +59,16 @@ export class SqliteStore implements ObjectStore {
   private prepare() {
     return {
       insert: this.db.prepare(
-        `INSERT INTO objects (uid, object_type, state, owner, algorithm, length, attributes, material, created_at, updated_at)
-         VALUES (@uid, @object_type, @state, @owner, @algorithm, @length, @attributes, @material, @created_at, @updated_at)`,
+        `INSERT INTO objects (uid, object_type, state, owner, algorithm, length, attributes, tags, material, created_at, updated_at)
+         VALUES (@uid, @object_type, @state, @owner, @algorithm, @length, @attributes, @tags, @material, @created_at, @updated_at)`,
       ),
       update: this.db.prepare(
         `UPDATE objects SET object_type=@object_type, state=@state, owner=@owner, algorithm=@algorithm, length=@length,
-           attributes=@attributes, material=@material, updated_at=@updated_at WHERE uid=@uid`,
+           attributes=@attributes, tags=@tags, material=@material, updated_at=@updated_at WHERE uid=@uid`,
       ),
       remove: this.db.prepare('DELETE FROM objects WHERE uid = ?'),
       get: this.db.prepare('SELECT * FROM objects WHERE uid = ?'),
       exists: this.db.prepare('SELECT 1 FROM objects WHERE uid = ?'),
-      tagsOf: this.db.prepare('SELECT tag FROM object_tags WHERE uid = ? ORDER BY rowid'),
-      namesOf: this.db.prepare('SELECT name FROM object_names WHERE uid = ? ORDER BY rowid'),
       clearTags: this.db.prepare('DELETE FROM object_tags WHERE uid = ?'),
       clearNames: this.db.prepare('DELETE FROM object_names WHERE uid = ?'),
       addTag: this.db.prepare('INSERT OR IGNORE INTO object_tags (uid, tag) VALUES (?, ?)'),
@@ -86,13 +85,14 @@ export class SqliteStore implements ObjectStore {
       algorithm: o.algorithm,
       length: o.length,
       attributes: o.attributesJson,
+      tags: JSON.stringify(o.tags),
       material: o.material,
       created_at: o.createdAt,
       updated_at: o.updatedAt,
     };
   }
 
-  private writeIndexes(o: StoredObject): void {
+  private writeIndexes(o: StoredObjectWrite): void {
     this.stmt.clearTags.run(o.uid);
     this.stmt.clearNames.run(o.uid);
     for (const t of o.tags) this.stmt.addTag.run(o.uid, t);
@@ -140,7 +140,7 @@ export class SqliteStore implements ObjectStore {
     });
   }
 
-  insert(obj: StoredObject): Promise<void> {
+  insert(obj: StoredObjectWrite): Promise<void> {
     return this.enqueue(() => {
       try {
         this.stmt.insert.run(this.toRow(obj));
@@ -154,7 +154,7 @@ export class SqliteStore implements ObjectStore {
     });
   }
 
-  update(obj: StoredObject): Promise<void> {
+  update(obj: StoredObjectWrite): Promise<void> {
     return this.enqueue(() => {
       const r = this.stmt.update.run(this.toRow(obj));
       if (r.changes === 0) throw new KmipError('Item_Not_Found', `object not found for identifier ${obj.uid}`);
@@ -182,8 +182,8 @@ export class SqliteStore implements ObjectStore {
       material: row.material,
       createdAt: row.created_at,
       updatedAt: row.updated_at,
-      tags: (this.stmt.tagsOf.all(uid) as Array<{ tag: string }>).map((r) => r.tag),
-      names: (this.stmt.namesOf.all(uid) as Array<{ name: string }>).map((r) => r.name),
+      // One query per read: the tag and name tables serve Locate; the row carries the tags itself.
+      tags: JSON.parse(row.tags) as string[],
     };
   }
 

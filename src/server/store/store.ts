@@ -13,13 +13,16 @@ export interface StoredObject {
   attributesJson: string;
   /** User and system tags. */
   tags: string[];
-  /** Names (KMIP Name values), indexed for Locate. */
-  names: string[];
   algorithm: string | null;
   length: number | null;
   material: Buffer | null;
   createdAt: number;
   updatedAt: number;
+}
+
+/** What a write carries besides the object: the Name values, indexed for Locate. */
+export interface StoredObjectWrite extends StoredObject {
+  names: string[];
 }
 
 export interface LocateQuery {
@@ -34,9 +37,9 @@ export interface LocateQuery {
 
 export interface ObjectStore {
   /** Durable once the promise resolves. */
-  insert(obj: StoredObject): Promise<void>;
+  insert(obj: StoredObjectWrite): Promise<void>;
   /** Replaces the object; durable once the promise resolves. */
-  update(obj: StoredObject): Promise<void>;
+  update(obj: StoredObjectWrite): Promise<void>;
   remove(uid: string): Promise<void>;
   get(uid: string): StoredObject | undefined;
   exists(uid: string): boolean;
