@@ -49,7 +49,7 @@ export async function measure(
       }
     }));
   };
-  await run(Date.now() + Math.min(1000, seconds * 300), false);
+  await run(Date.now() + Math.min(2000, seconds * 500), false);
   const started = Date.now();
   await run(started + seconds * 1000, true);
   const elapsed = (Date.now() - started) / 1000;
