@@ -22,8 +22,9 @@ export function throughputSvg(title: string, cells: CellResult[]): string {
   const colors = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2'];
   const max = Math.max(1, ...cells.map((c) => c.perSecond));
   const barW = 22;
-  const groupW = levels.length * barW + 30;
-  const width = 80 + names.length * groupW;
+  // Wide enough for the operation names under each group, and for the title.
+  const groupW = Math.max(levels.length * barW + 30, 170);
+  const width = Math.max(80 + names.length * groupW, 7 * title.length + 40);
   const height = 340;
   const plotH = 220;
   const top = 50;
