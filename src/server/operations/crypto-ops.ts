@@ -4,7 +4,7 @@ import type { OperationContext } from '../context';
 import { textAttr } from '../model/attributes';
 import { hashName, hmacHash, rsaEncryptionChoice, signatureChoice, symmetricChoice } from '../model/crypto-params';
 import { keyKind, privateKeyOf, publicKeyOf, symmetricKeyOf } from '../model/key-objects';
-import { requireUsableState } from '../model/lifecycle';
+import { requireUsableState, type Usage } from '../model/lifecycle';
 import type { ManagedObject } from '../model/managed-object';
 import { USAGE, requireUsage } from '../model/usage';
 import {
@@ -39,16 +39,22 @@ function symmetricRequest(p: TtlvStructure, o: ManagedObject, params: CryptoPara
   };
 }
 
+/** The common start of every cryptographic operation: the key, in a state and with a usage mask that allow it. */
+function usableKey(p: TtlvStructure, ctx: OperationContext, usage: Usage, operation: string, mask: number): { uid: string; o: ManagedObject } {
+  rejectStreaming(p);
+  const uid = ctx.resolveUid(p);
+  const o = ctx.load(uid);
+  requireUsableState(o, usage, ctx.now());
+  requireUsage(o, operation, mask);
+  return { uid, o };
+}
+
 function isSymmetric(o: ManagedObject): boolean {
   return o.objectType === 'SymmetricKey';
 }
 
 export async function encrypt(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
-  rejectStreaming(p);
-  const uid = ctx.resolveUid(p);
-  const o = ctx.load(uid);
-  requireUsableState(o, 'protect', ctx.now());
-  requireUsage(o, 'Encrypt', USAGE.Encrypt | USAGE.WrapKey);
+  const { uid, o } = usableKey(p, ctx, 'protect', 'Encrypt', USAGE.Encrypt | USAGE.WrapKey);
   const params = readCryptoParams(p);
   const data = required(read.bytes(p, 'Data'), 'Data');
   if (isSymmetric(o)) {
@@ -67,11 +73,7 @@ export async function encrypt(p: TtlvStructure, ctx: OperationContext): Promise<
 }
 
 export async function decrypt(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
-  rejectStreaming(p);
-  const uid = ctx.resolveUid(p);
-  const o = ctx.load(uid);
-  requireUsableState(o, 'process', ctx.now());
-  requireUsage(o, 'Decrypt', USAGE.Decrypt | USAGE.UnwrapKey);
+  const { uid, o } = usableKey(p, ctx, 'process', 'Decrypt', USAGE.Decrypt | USAGE.UnwrapKey);
   const params = readCryptoParams(p);
   const data = required(read.bytes(p, 'Data'), 'Data');
   if (isSymmetric(o)) {
@@ -92,11 +94,7 @@ function signInput(p: TtlvStructure): { data?: Buffer; digested?: Buffer } {
 }
 
 export async function sign(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
-  rejectStreaming(p);
-  const uid = ctx.resolveUid(p);
-  const o = ctx.load(uid);
-  requireUsableState(o, 'protect', ctx.now());
-  requireUsage(o, 'Sign', USAGE.Sign);
+  const { uid, o } = usableKey(p, ctx, 'protect', 'Sign', USAGE.Sign);
   const key = privateKeyOf(o);
   const kind = keyKind(key);
   const input = signInput(p);
@@ -106,11 +104,7 @@ export async function sign(p: TtlvStructure, ctx: OperationContext): Promise<Ttl
 }
 
 export async function signatureVerify(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
-  rejectStreaming(p);
-  const uid = ctx.resolveUid(p);
-  const o = ctx.load(uid);
-  requireUsableState(o, 'process', ctx.now());
-  requireUsage(o, 'SignatureVerify', USAGE.Verify);
+  const { uid, o } = usableKey(p, ctx, 'process', 'SignatureVerify', USAGE.Verify);
   const key = publicKeyOf(o);
   const kind = keyKind(key);
   const input = signInput(p);
@@ -121,22 +115,14 @@ export async function signatureVerify(p: TtlvStructure, ctx: OperationContext): 
 }
 
 export async function mac(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
-  rejectStreaming(p);
-  const uid = ctx.resolveUid(p);
-  const o = ctx.load(uid);
-  requireUsableState(o, 'protect', ctx.now());
-  requireUsage(o, 'MAC', USAGE.MACGenerate);
+  const { uid, o } = usableKey(p, ctx, 'protect', 'MAC', USAGE.MACGenerate);
   const data = required(read.bytes(p, 'Data'), 'Data');
   const out = hmac(hmacHash(readCryptoParams(p), keyAlgorithm(o)), symmetricKeyOf(o), data);
   return T.struct('MACResponse', [T.text('UniqueIdentifier', uid), T.bytes('MACData', out)]);
 }
 
 export async function macVerify(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
-  rejectStreaming(p);
-  const uid = ctx.resolveUid(p);
-  const o = ctx.load(uid);
-  requireUsableState(o, 'process', ctx.now());
-  requireUsage(o, 'MACVerify', USAGE.MACVerify);
+  const { uid, o } = usableKey(p, ctx, 'process', 'MACVerify', USAGE.MACVerify);
   const data = required(read.bytes(p, 'Data'), 'Data');
   const expected = required(read.bytes(p, 'MACData'), 'MACData');
   const valid = hmacVerify(hmacHash(readCryptoParams(p), keyAlgorithm(o)), symmetricKeyOf(o), data, expected);
