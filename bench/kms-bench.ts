@@ -74,7 +74,8 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'p11kms-bench-'));
   const kmsPort = 19998;
   const echoPort = 19997;
-  const kms = await startKms(dir, kmsPort, cores);
+  const workers = Number(process.env['BENCH_WORKERS'] ?? cores);
+  const kms = await startKms(dir, kmsPort, workers);
   const echo = await startEcho(echoPort);
   const kmsOrigin = `http://127.0.0.1:${kmsPort}`;
   const echoOrigin = `http://127.0.0.1:${echoPort}`;
@@ -89,7 +90,7 @@ async function main(): Promise<void> {
       cells.push(await measure('ECDSA-P256 sign', kmsOrigin, '/kmip/2_1', () => signRequest(ec), c, SECONDS, ok));
       cells.push(await measure('AES-256 key creation', kmsOrigin, '/kmip/2_1', () => CREATE_AES, c, SECONDS, ok));
     }
-    const title = `p11kms KMS over JSON TTLV, ${cores} cores, ${cores} workers, SQLite WAL synchronous=FULL`;
+    const title = `p11kms KMS over JSON TTLV, ${cores} cores, ${workers} workers, SQLite WAL synchronous=FULL`;
     printTable(title, cells);
     const out = writeResults('kms', { title, date: new Date().toISOString(), node: process.version, cores, seconds: SECONDS, cells }, throughputSvg(title, cells));
     console.log(`\nresults written to ${out}/kms.json and kms.svg`);
