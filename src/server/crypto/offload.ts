@@ -11,12 +11,19 @@ import { KmipError } from '../../kmip/errors';
 
 type RawOp = 'privateDecrypt' | 'privateEncrypt';
 
+/** OAEP parameters travel with the job: node's OAEP decoder runs in the worker too. */
+export interface RsaOptions {
+  padding: number;
+  oaepHash?: string;
+  oaepLabel?: Buffer;
+}
+
 interface Job {
   id: number;
   op: RawOp;
   key: KeyObject;
   data: Buffer;
-  padding: number;
+  options: RsaOptions;
 }
 
 const WORKER_SOURCE = `
@@ -24,7 +31,8 @@ const { parentPort } = require('node:worker_threads');
 const crypto = require('node:crypto');
 parentPort.on('message', (job) => {
   try {
-    const out = crypto[job.op]({ key: job.key, padding: job.padding }, Buffer.from(job.data));
+    const o = job.options;
+    const out = crypto[job.op]({ key: job.key, padding: o.padding, oaepHash: o.oaepHash, oaepLabel: o.oaepLabel && Buffer.from(o.oaepLabel) }, Buffer.from(job.data));
     parentPort.postMessage({ id: job.id, ok: true, data: out });
   } catch (e) {
     parentPort.postMessage({ id: job.id, ok: false, error: String(e && e.message || e) });
@@ -77,10 +85,10 @@ class RsaPool {
     this.workers.length = 0;
   }
 
-  run(op: RawOp, key: KeyObject, data: Buffer, padding: number): Promise<Buffer> {
+  run(op: RawOp, key: KeyObject, data: Buffer, options: RsaOptions): Promise<Buffer> {
     this.ensure();
     const id = this.nextId++;
-    const job: Job = { id, op, key, data, padding };
+    const job: Job = { id, op, key, data, options };
     const worker = this.workers[this.nextWorker++ % this.workers.length] as Worker;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -92,6 +100,6 @@ class RsaPool {
 
 const pool = new RsaPool();
 
-export function rsaPrivateRaw(op: RawOp, key: KeyObject, data: Buffer, padding: number): Promise<Buffer> {
-  return pool.run(op, key, data, padding);
+export function rsaPrivateRaw(op: RawOp, key: KeyObject, data: Buffer, padding: number | RsaOptions): Promise<Buffer> {
+  return pool.run(op, key, data, typeof padding === 'number' ? { padding } : padding);
 }

@@ -2,6 +2,14 @@ import { createCipheriv, createDecipheriv, randomBytes, type CipherGCMTypes } fr
 import { gcmsiv } from '@noble/ciphers/aes';
 import { KmipError } from '../../kmip/errors';
 
+/**
+ * Symmetric encryption, one call per message (no streaming). Defaults follow Cosmian:
+ * AES mode GCM with a fresh 12-byte IV and a 16-byte tag; CBC and ECB pad with PKCS#5
+ * unless told 'None' (the NIST KAT vectors say PaddingMethod None explicitly); a missing
+ * IV is generated on encryption and returned, and required on decryption. Padding is
+ * ignored by the modes that do not pad (stream, AEAD, key wrap).
+ */
+
 export type SymmetricAlgorithm = 'AES' | 'ChaCha20Poly1305' | 'ChaCha20';
 export type SymmetricMode = 'GCM' | 'CBC' | 'ECB' | 'CTR' | 'XTS' | 'GCMSIV' | 'NISTKeyWrap' | 'AESKeyWrapPadding';
 
@@ -27,6 +35,29 @@ const RFC5649_IV = Buffer.from('A65959A6', 'hex');
 
 const bad = (msg: string): KmipError => new KmipError('Bad_Cryptographic_Parameters', msg);
 const failed = (msg: string): KmipError => new KmipError('Cryptographic_Failure', msg);
+const invalid = (msg: string): KmipError => new KmipError('Invalid_Field', msg);
+
+/** Names arrive from KMIP enumerations through another layer: refuse unknown ones plainly. */
+function checkNames(p: SymmetricParams): void {
+  if (!['AES', 'ChaCha20Poly1305', 'ChaCha20'].includes(p.algorithm)) throw new KmipError('Feature_Not_Supported', `algorithm ${String(p.algorithm)} is not supported`);
+  if (p.algorithm === 'AES' && p.mode !== undefined && !MODES.includes(p.mode)) throw new KmipError('Feature_Not_Supported', `AES mode ${String(p.mode)} is not supported`);
+  if (p.padding !== undefined && p.padding !== 'None' && p.padding !== 'PKCS5') throw bad(`padding ${String(p.padding)} is not supported`);
+}
+
+const MODES: readonly SymmetricMode[] = ['GCM', 'CBC', 'ECB', 'CTR', 'XTS', 'GCMSIV', 'NISTKeyWrap', 'AESKeyWrapPadding'];
+
+/** XTS needs two independent AES keys; OpenSSL refuses equal halves (IEEE 1619 §5.1). */
+function xtsKey(key: Buffer): Buffer {
+  if (key.length !== 32 && key.length !== 64) throw bad(`an AES-XTS key is 32 or 64 bytes (two AES keys), not ${key.length}`);
+  if (key.subarray(0, key.length / 2).equals(key.subarray(key.length / 2))) throw bad('the two halves of an AES-XTS key must differ');
+  return key;
+}
+
+/** An AEAD tag of the wrong size is a malformed request, not a forgery. */
+function checkTag(tag: Buffer, allowed: (n: number) => boolean, what: string): Buffer {
+  if (!allowed(tag.length)) throw invalid(`a ${what} tag of ${tag.length} bytes is not allowed`);
+  return tag;
+}
 
 function aesBits(key: Buffer): number {
   if (![16, 24, 32].includes(key.length)) throw bad(`an AES key is 16, 24 or 32 bytes, not ${key.length}`);
@@ -35,7 +66,7 @@ function aesBits(key: Buffer): number {
 
 function ivOf(p: SymmetricParams, length: number, what: string): Buffer {
   if (p.iv === undefined) return randomBytes(length);
-  if (p.iv.length !== length) throw new KmipError('Invalid_Field', `${what} needs a ${length}-byte IV, not ${p.iv.length}`);
+  if (p.iv.length !== length) throw invalid(`${what} needs a ${length}-byte IV, not ${p.iv.length}`);
   return p.iv;
 }
 
@@ -54,17 +85,24 @@ function run(cipher: { update(b: Buffer): Buffer; final(): Buffer }, data: Buffe
   }
 }
 
-/** ChaCha20 takes a 16-byte counter‖nonce block: an 8- or 12-byte nonce starts at counter 0. */
-function chacha20Block(iv: Buffer | undefined): Buffer {
-  const nonce = iv ?? randomBytes(12);
+/**
+ * node's 'chacha20' takes a 16-byte block: a 32-bit little-endian block counter, then a
+ * 96-bit nonce. A 12-byte (RFC 8439) nonce starts at block 0; an 8-byte nonce is the
+ * original 64-bit-nonce ChaCha20 (64-bit counter from 0), which is the same block with
+ * four more zero bytes — what the Cosmian KAT sends and expects. 16 bytes are taken as
+ * counter‖nonce verbatim.
+ */
+function chacha20Block(nonce: Buffer): Buffer {
   if (nonce.length === 16) return nonce;
-  if (nonce.length !== 8 && nonce.length !== 12) throw new KmipError('Invalid_Field', 'a ChaCha20 nonce is 8, 12 or 16 bytes');
+  if (nonce.length !== 8 && nonce.length !== 12) throw invalid(`a ChaCha20 nonce is 8, 12 or 16 bytes, not ${nonce.length}`);
   return Buffer.concat([Buffer.alloc(16 - nonce.length), nonce]);
 }
 
 export function symmetricEncrypt(p: SymmetricParams): SymmetricResult {
+  checkNames(p);
   if (p.algorithm === 'ChaCha20Poly1305') {
-    if (p.key.length !== 32) throw bad('a ChaCha20-Poly1305 key is 32 bytes');
+    if (p.key.length !== 32) throw bad(`a ChaCha20-Poly1305 key is 32 bytes, not ${p.key.length}`);
+    if (p.tagLength !== undefined && p.tagLength !== 16) throw bad('the ChaCha20-Poly1305 tag is 16 bytes');
     const iv = ivOf(p, 12, 'ChaCha20-Poly1305');
     const c = createCipheriv('chacha20-poly1305', p.key, iv, { authTagLength: 16 });
     if (p.aad) c.setAAD(p.aad, { plaintextLength: p.data.length });
@@ -74,14 +112,15 @@ export function symmetricEncrypt(p: SymmetricParams): SymmetricResult {
   if (p.algorithm === 'ChaCha20') {
     if (p.key.length !== 32) throw bad('a ChaCha20 key is 32 bytes');
     const iv = p.iv ?? randomBytes(12);
-    return { data: run(createCipheriv('chacha20', p.key, chacha20Block(iv)), p.data, 'ChaCha20'), iv };
+    const block = chacha20Block(iv);
+    return { data: run(createCipheriv('chacha20', p.key, block), p.data, 'ChaCha20'), iv };
   }
   const mode = p.mode ?? 'GCM';
   switch (mode) {
     case 'GCM': {
       const bits = aesBits(p.key);
       const iv = p.iv ?? randomBytes(12);
-      if (iv.length === 0) throw new KmipError('Invalid_Field', 'a GCM IV cannot be empty');
+      if (iv.length === 0) throw invalid('a GCM IV cannot be empty');
       const tagLength = tagLengthOf(p);
       const c = createCipheriv(`aes-${bits}-gcm` as CipherGCMTypes, p.key, iv, { authTagLength: tagLength });
       if (p.aad) c.setAAD(p.aad);
@@ -92,7 +131,7 @@ export function symmetricEncrypt(p: SymmetricParams): SymmetricResult {
     case 'ECB': {
       const bits = aesBits(p.key);
       const pad = (p.padding ?? 'PKCS5') === 'PKCS5';
-      if (!pad && p.data.length % 16 !== 0) throw new KmipError('Invalid_Field', `without padding, ${mode} data must be a multiple of 16 bytes`);
+      if (!pad && p.data.length % 16 !== 0) throw invalid(`without padding, ${mode} data must be a multiple of 16 bytes`);
       const iv = mode === 'CBC' ? ivOf(p, 16, 'AES-CBC') : null;
       const c = createCipheriv(`aes-${bits}-${mode.toLowerCase()}`, p.key, iv).setAutoPadding(pad);
       return { data: run(c, p.data, `AES-${mode}`), ...(iv ? { iv } : {}) };
@@ -103,37 +142,39 @@ export function symmetricEncrypt(p: SymmetricParams): SymmetricResult {
       return { data: run(createCipheriv(`aes-${bits}-ctr`, p.key, iv), p.data, 'AES-CTR'), iv };
     }
     case 'XTS': {
-      if (p.key.length !== 32 && p.key.length !== 64) throw bad('an AES-XTS key is 32 or 64 bytes (two AES keys)');
-      if (p.data.length < 16) throw new KmipError('Invalid_Field', 'AES-XTS needs at least 16 bytes of data');
+      const key = xtsKey(p.key);
+      if (p.data.length < 16) throw invalid('AES-XTS needs at least 16 bytes of data');
       const iv = ivOf(p, 16, 'AES-XTS');
-      return { data: run(createCipheriv(p.key.length === 32 ? 'aes-128-xts' : 'aes-256-xts', p.key, iv), p.data, 'AES-XTS'), iv };
+      return { data: run(createCipheriv(key.length === 32 ? 'aes-128-xts' : 'aes-256-xts', key, iv), p.data, 'AES-XTS'), iv };
     }
     case 'GCMSIV': {
-      if (p.key.length !== 16 && p.key.length !== 32) throw bad('an AES-GCM-SIV key is 16 or 32 bytes');
+      if (p.key.length !== 16 && p.key.length !== 32) throw bad(`an AES-GCM-SIV key is 16 or 32 bytes, not ${p.key.length}`);
+      if (p.tagLength !== undefined && p.tagLength !== 16) throw bad('the AES-GCM-SIV tag is 16 bytes');
       const iv = ivOf(p, 12, 'AES-GCM-SIV');
       const sealed = Buffer.from(gcmsiv(p.key, iv, p.aad).encrypt(p.data));
       return { data: sealed.subarray(0, sealed.length - 16), iv, tag: sealed.subarray(sealed.length - 16) };
     }
     case 'NISTKeyWrap': {
       const bits = aesBits(p.key);
-      if (p.data.length < 16 || p.data.length % 8 !== 0) throw new KmipError('Invalid_Field', 'RFC 3394 wraps at least 16 bytes, in multiples of 8; use AESKeyWrapPadding otherwise');
+      if (p.data.length < 16 || p.data.length % 8 !== 0) throw invalid('RFC 3394 wraps at least 16 bytes, in multiples of 8; use AESKeyWrapPadding otherwise');
       return { data: run(createCipheriv(`id-aes${bits}-wrap`, p.key, RFC3394_IV), p.data, 'AES key wrap') };
     }
     case 'AESKeyWrapPadding': {
       const bits = aesBits(p.key);
-      if (p.data.length === 0) throw new KmipError('Invalid_Field', 'nothing to wrap');
+      if (p.data.length === 0) throw invalid('nothing to wrap');
       return { data: run(createCipheriv(`id-aes${bits}-wrap-pad`, p.key, RFC5649_IV), p.data, 'AES key wrap with padding') };
     }
   }
 }
 
 export function symmetricDecrypt(p: SymmetricParams & { tag?: Buffer }): Buffer {
+  checkNames(p);
   if (p.algorithm === 'ChaCha20Poly1305') {
     if (p.key.length !== 32) throw bad('a ChaCha20-Poly1305 key is 32 bytes');
     if (!p.iv || !p.tag) throw new KmipError('Missing_Data', 'ChaCha20-Poly1305 decryption needs the nonce and the tag');
+    if (p.iv.length !== 12) throw invalid(`ChaCha20-Poly1305 needs a 12-byte nonce, not ${p.iv.length}`);
     const d = createDecipheriv('chacha20-poly1305', p.key, p.iv, { authTagLength: 16 });
-    if (p.tag.length !== 16) throw failed('ChaCha20-Poly1305 authentication failed');
-    d.setAuthTag(p.tag);
+    d.setAuthTag(checkTag(p.tag, (n) => n === 16, 'ChaCha20-Poly1305'));
     if (p.aad) d.setAAD(p.aad, { plaintextLength: p.data.length });
     return run(d, p.data, 'ChaCha20-Poly1305 authentication');
   }
@@ -152,8 +193,9 @@ export function symmetricDecrypt(p: SymmetricParams & { tag?: Buffer }): Buffer 
       const bits = aesBits(p.key);
       const iv = needIv();
       if (!p.tag) throw new KmipError('Missing_Data', 'AES-GCM decryption needs the AuthenticatedEncryptionTag');
-      const tagLength = p.tagLength ?? p.tag.length;
-      if (tagLength < 12 || tagLength > 16 || p.tag.length !== tagLength) throw failed('AES-GCM authentication failed');
+      if (iv.length === 0) throw invalid('a GCM IV cannot be empty');
+      const tag = checkTag(p.tag, (n) => n >= 12 && n <= 16 && (p.tagLength === undefined || n === p.tagLength), 'AES-GCM');
+      const tagLength = tag.length;
       const d = createDecipheriv(`aes-${bits}-gcm` as CipherGCMTypes, p.key, iv, { authTagLength: tagLength });
       d.setAuthTag(p.tag);
       if (p.aad) d.setAAD(p.aad);
@@ -162,31 +204,32 @@ export function symmetricDecrypt(p: SymmetricParams & { tag?: Buffer }): Buffer 
     case 'CBC':
     case 'ECB': {
       const bits = aesBits(p.key);
-      if (p.data.length % 16 !== 0) throw new KmipError('Invalid_Field', `${mode} ciphertext must be a multiple of 16 bytes`);
+      if (p.data.length % 16 !== 0) throw invalid(`${mode} ciphertext must be a multiple of 16 bytes`);
       const iv = mode === 'CBC' ? needIv() : null;
-      if (iv && iv.length !== 16) throw new KmipError('Invalid_Field', 'AES-CBC needs a 16-byte IV');
+      if (iv && iv.length !== 16) throw invalid(`AES-CBC needs a 16-byte IV, not ${iv.length}`);
       const d = createDecipheriv(`aes-${bits}-${mode.toLowerCase()}`, p.key, iv).setAutoPadding((p.padding ?? 'PKCS5') === 'PKCS5');
       return run(d, p.data, `AES-${mode} decryption (padding)`);
     }
     case 'CTR': {
       const bits = aesBits(p.key);
       const iv = needIv();
-      if (iv.length !== 16) throw new KmipError('Invalid_Field', 'AES-CTR needs a 16-byte counter block');
+      if (iv.length !== 16) throw invalid(`AES-CTR needs a 16-byte counter block, not ${iv.length}`);
       return run(createDecipheriv(`aes-${bits}-ctr`, p.key, iv), p.data, 'AES-CTR');
     }
     case 'XTS': {
-      if (p.key.length !== 32 && p.key.length !== 64) throw bad('an AES-XTS key is 32 or 64 bytes (two AES keys)');
+      const key = xtsKey(p.key);
       const iv = needIv();
-      if (iv.length !== 16 || p.data.length < 16) throw new KmipError('Invalid_Field', 'AES-XTS needs a 16-byte tweak and at least 16 bytes');
-      return run(createDecipheriv(p.key.length === 32 ? 'aes-128-xts' : 'aes-256-xts', p.key, iv), p.data, 'AES-XTS');
+      if (iv.length !== 16 || p.data.length < 16) throw invalid('AES-XTS needs a 16-byte tweak and at least 16 bytes');
+      return run(createDecipheriv(key.length === 32 ? 'aes-128-xts' : 'aes-256-xts', key, iv), p.data, 'AES-XTS');
     }
     case 'GCMSIV': {
       if (p.key.length !== 16 && p.key.length !== 32) throw bad('an AES-GCM-SIV key is 16 or 32 bytes');
       const iv = needIv();
-      if (iv.length !== 12) throw new KmipError('Invalid_Field', 'AES-GCM-SIV needs a 12-byte nonce');
-      if (!p.tag || p.tag.length !== 16) throw failed('AES-GCM-SIV authentication failed');
+      if (iv.length !== 12) throw invalid(`AES-GCM-SIV needs a 12-byte nonce, not ${iv.length}`);
+      if (!p.tag) throw new KmipError('Missing_Data', 'AES-GCM-SIV decryption needs the AuthenticatedEncryptionTag');
+      const tag = checkTag(p.tag, (n) => n === 16, 'AES-GCM-SIV');
       try {
-        return Buffer.from(gcmsiv(p.key, iv, p.aad).decrypt(Buffer.concat([p.data, p.tag])));
+        return Buffer.from(gcmsiv(p.key, iv, p.aad).decrypt(Buffer.concat([p.data, tag])));
       } catch {
         throw failed('AES-GCM-SIV authentication failed');
       }
