@@ -18,6 +18,8 @@ export interface WeierstrassInfo {
   /** Size of a field element, hence of d, x and y. */
   bytes: number;
   bits: number;
+  /** Group order n: a private scalar must lie in [1, n − 1]. */
+  order: bigint;
 }
 
 export interface OkpInfo {
@@ -38,10 +40,22 @@ export interface OkpInfo {
 }
 
 export const WEIERSTRASS: Readonly<Record<WeierstrassCurve, WeierstrassInfo>> = {
-  P256: { kmip: 'P256', node: 'prime256v1', jwk: 'P-256', oid: '1.2.840.10045.3.1.7', bytes: 32, bits: 256 },
-  P384: { kmip: 'P384', node: 'secp384r1', jwk: 'P-384', oid: '1.3.132.0.34', bytes: 48, bits: 384 },
-  P521: { kmip: 'P521', node: 'secp521r1', jwk: 'P-521', oid: '1.3.132.0.35', bytes: 66, bits: 521 },
-  SECP256K1: { kmip: 'SECP256K1', node: 'secp256k1', jwk: 'secp256k1', oid: '1.3.132.0.10', bytes: 32, bits: 256 },
+  P256: {
+    kmip: 'P256', node: 'prime256v1', jwk: 'P-256', oid: '1.2.840.10045.3.1.7', bytes: 32, bits: 256,
+    order: 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n,
+  },
+  P384: {
+    kmip: 'P384', node: 'secp384r1', jwk: 'P-384', oid: '1.3.132.0.34', bytes: 48, bits: 384,
+    order: 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n,
+  },
+  P521: {
+    kmip: 'P521', node: 'secp521r1', jwk: 'P-521', oid: '1.3.132.0.35', bytes: 66, bits: 521,
+    order: 0x1fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409n,
+  },
+  SECP256K1: {
+    kmip: 'SECP256K1', node: 'secp256k1', jwk: 'secp256k1', oid: '1.3.132.0.10', bytes: 32, bits: 256,
+    order: 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n,
+  },
 };
 
 export const OKP: Readonly<Record<OkpKind, OkpInfo>> = {

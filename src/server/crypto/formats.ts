@@ -75,11 +75,12 @@ function rsaPrivateJwk(r: TransparentRsaPrivateInput): JsonWebKey {
 
 function ecPrivateKey(ec: TransparentEcPrivate): KeyObject {
   const curve = weierstrass(ec.curve);
-  if (ec.d <= 0n) throw invalid('EC private scalar');
-  const key = createPrivateKey({ key: ecPkcs8(curve.kmip, bigToBytes(ec.d, curve.bytes)), format: 'der', type: 'pkcs8' });
-  // OpenSSL accepts d ≥ n and reduces nothing: such a key would sign with a different scalar.
-  if (big64(key.export({ format: 'jwk' }).d) !== ec.d) throw invalid('EC private scalar');
-  return key;
+  // OpenSSL would take d ≥ n as is: a different key in disguise.
+  if (ec.d <= 0n || ec.d >= curve.order) throw invalid(`${curve.kmip} private scalar (outside [1, n − 1])`);
+  const derived = createPrivateKey({ key: ecPkcs8(curve.kmip, bigToBytes(ec.d, curve.bytes)), format: 'der', type: 'pkcs8' });
+  const jwk = derived.export({ format: 'jwk' });
+  // Re-import with the derived point, so later DER exports carry the public key as usual.
+  return createPrivateKey({ key: jwk, format: 'jwk' });
 }
 
 /** okp: which Edwards/Montgomery algorithm a 'Raw' seed belongs to (Raw carries no OID). */
