@@ -1,6 +1,10 @@
 import { createCipheriv, createDecipheriv, randomBytes, type CipherGCMTypes } from 'node:crypto';
 import { gcmsiv } from '@noble/ciphers/aes';
 import { KmipError } from '../../kmip/errors';
+import { chachaDecrypt, chachaEncrypt } from './chacha';
+import { bad, checkTag, failed, invalid, ivOf, run, type SymmetricMode, type SymmetricParams, type SymmetricResult } from './symmetric-common';
+
+export type { SymmetricAlgorithm, SymmetricMode, SymmetricParams, SymmetricResult } from './symmetric-common';
 
 /**
  * Symmetric encryption, one call per message (no streaming). Defaults follow Cosmian:
@@ -10,32 +14,8 @@ import { KmipError } from '../../kmip/errors';
  * ignored by the modes that do not pad (stream, AEAD, key wrap).
  */
 
-export type SymmetricAlgorithm = 'AES' | 'ChaCha20Poly1305' | 'ChaCha20';
-export type SymmetricMode = 'GCM' | 'CBC' | 'ECB' | 'CTR' | 'XTS' | 'GCMSIV' | 'NISTKeyWrap' | 'AESKeyWrapPadding';
-
-export interface SymmetricParams {
-  algorithm: SymmetricAlgorithm;
-  mode?: SymmetricMode;
-  padding?: 'None' | 'PKCS5';
-  key: Buffer;
-  data: Buffer;
-  iv?: Buffer;
-  aad?: Buffer;
-  tagLength?: number;
-}
-
-export interface SymmetricResult {
-  data: Buffer;
-  iv?: Buffer;
-  tag?: Buffer;
-}
-
 const RFC3394_IV = Buffer.from('A6A6A6A6A6A6A6A6', 'hex');
 const RFC5649_IV = Buffer.from('A65959A6', 'hex');
-
-const bad = (msg: string): KmipError => new KmipError('Bad_Cryptographic_Parameters', msg);
-const failed = (msg: string): KmipError => new KmipError('Cryptographic_Failure', msg);
-const invalid = (msg: string): KmipError => new KmipError('Invalid_Field', msg);
 
 /** Names arrive from KMIP enumerations through another layer: refuse unknown ones plainly. */
 function checkNames(p: SymmetricParams): void {
@@ -53,21 +33,9 @@ function xtsKey(key: Buffer): Buffer {
   return key;
 }
 
-/** An AEAD tag of the wrong size is a malformed request, not a forgery. */
-function checkTag(tag: Buffer, allowed: (n: number) => boolean, what: string): Buffer {
-  if (!allowed(tag.length)) throw invalid(`a ${what} tag of ${tag.length} bytes is not allowed`);
-  return tag;
-}
-
 function aesBits(key: Buffer): number {
   if (![16, 24, 32].includes(key.length)) throw bad(`an AES key is 16, 24 or 32 bytes, not ${key.length}`);
   return key.length * 8;
-}
-
-function ivOf(p: SymmetricParams, length: number, what: string): Buffer {
-  if (p.iv === undefined) return randomBytes(length);
-  if (p.iv.length !== length) throw invalid(`${what} needs a ${length}-byte IV, not ${p.iv.length}`);
-  return p.iv;
 }
 
 function tagLengthOf(p: SymmetricParams): number {
@@ -76,45 +44,9 @@ function tagLengthOf(p: SymmetricParams): number {
   return n;
 }
 
-/** Wraps node:crypto so that a failed final() (bad padding, bad tag, bad wrap) is a KMIP error. */
-function run(cipher: { update(b: Buffer): Buffer; final(): Buffer }, data: Buffer, what: string): Buffer {
-  try {
-    return Buffer.concat([cipher.update(data), cipher.final()]);
-  } catch {
-    throw failed(`${what} failed`);
-  }
-}
-
-/**
- * node's 'chacha20' takes a 16-byte block: a 32-bit little-endian block counter, then a
- * 96-bit nonce. A 12-byte (RFC 8439) nonce starts at block 0; an 8-byte nonce is the
- * original 64-bit-nonce ChaCha20 (64-bit counter from 0), which is the same block with
- * four more zero bytes — what the Cosmian KAT sends and expects. 16 bytes are taken as
- * counter‖nonce verbatim.
- */
-function chacha20Block(nonce: Buffer): Buffer {
-  if (nonce.length === 16) return nonce;
-  if (nonce.length !== 8 && nonce.length !== 12) throw invalid(`a ChaCha20 nonce is 8, 12 or 16 bytes, not ${nonce.length}`);
-  return Buffer.concat([Buffer.alloc(16 - nonce.length), nonce]);
-}
-
 export function symmetricEncrypt(p: SymmetricParams): SymmetricResult {
   checkNames(p);
-  if (p.algorithm === 'ChaCha20Poly1305') {
-    if (p.key.length !== 32) throw bad(`a ChaCha20-Poly1305 key is 32 bytes, not ${p.key.length}`);
-    if (p.tagLength !== undefined && p.tagLength !== 16) throw bad('the ChaCha20-Poly1305 tag is 16 bytes');
-    const iv = ivOf(p, 12, 'ChaCha20-Poly1305');
-    const c = createCipheriv('chacha20-poly1305', p.key, iv, { authTagLength: 16 });
-    if (p.aad) c.setAAD(p.aad, { plaintextLength: p.data.length });
-    const data = run(c, p.data, 'ChaCha20-Poly1305 encryption');
-    return { data, iv, tag: c.getAuthTag() };
-  }
-  if (p.algorithm === 'ChaCha20') {
-    if (p.key.length !== 32) throw bad('a ChaCha20 key is 32 bytes');
-    const iv = p.iv ?? randomBytes(12);
-    const block = chacha20Block(iv);
-    return { data: run(createCipheriv('chacha20', p.key, block), p.data, 'ChaCha20'), iv };
-  }
+  if (p.algorithm !== 'AES') return chachaEncrypt(p);
   const mode = p.mode ?? 'GCM';
   switch (mode) {
     case 'GCM': {
@@ -169,20 +101,7 @@ export function symmetricEncrypt(p: SymmetricParams): SymmetricResult {
 
 export function symmetricDecrypt(p: SymmetricParams & { tag?: Buffer }): Buffer {
   checkNames(p);
-  if (p.algorithm === 'ChaCha20Poly1305') {
-    if (p.key.length !== 32) throw bad('a ChaCha20-Poly1305 key is 32 bytes');
-    if (!p.iv || !p.tag) throw new KmipError('Missing_Data', 'ChaCha20-Poly1305 decryption needs the nonce and the tag');
-    if (p.iv.length !== 12) throw invalid(`ChaCha20-Poly1305 needs a 12-byte nonce, not ${p.iv.length}`);
-    const d = createDecipheriv('chacha20-poly1305', p.key, p.iv, { authTagLength: 16 });
-    d.setAuthTag(checkTag(p.tag, (n) => n === 16, 'ChaCha20-Poly1305'));
-    if (p.aad) d.setAAD(p.aad, { plaintextLength: p.data.length });
-    return run(d, p.data, 'ChaCha20-Poly1305 authentication');
-  }
-  if (p.algorithm === 'ChaCha20') {
-    if (p.key.length !== 32) throw bad('a ChaCha20 key is 32 bytes');
-    if (!p.iv) throw new KmipError('Missing_Initialization_Vector', 'ChaCha20 decryption needs the nonce');
-    return run(createDecipheriv('chacha20', p.key, chacha20Block(p.iv)), p.data, 'ChaCha20');
-  }
+  if (p.algorithm !== 'AES') return chachaDecrypt(p);
   const mode = p.mode ?? 'GCM';
   const needIv = (): Buffer => {
     if (!p.iv) throw new KmipError('Missing_Initialization_Vector', `AES-${mode} decryption needs the IV`);
