@@ -8,8 +8,8 @@ export const CURVES: Readonly<Record<string, { kind: 'EC' | 'Ed25519' | 'Ed448' 
   P384: { kind: 'EC', bits: 384, ecCurve: 'P384' },
   P521: { kind: 'EC', bits: 521, ecCurve: 'P521' },
   SECP256K1: { kind: 'EC', bits: 256, ecCurve: 'SECP256K1' },
-  CURVE25519: { kind: 'X25519', bits: 255 },
-  CURVEED25519: { kind: 'Ed25519', bits: 255 },
+  CURVE25519: { kind: 'X25519', bits: 256 },
+  CURVEED25519: { kind: 'Ed25519', bits: 256 },
   CURVE448: { kind: 'X448', bits: 448 },
   CURVEED448: { kind: 'Ed448', bits: 448 },
 };
@@ -62,7 +62,7 @@ export function keyPairSpec(list: AttributeList): { generate: KeyPairGeneration;
     return { generate: { kind: 'RSA', bits }, attributes: [T.enum('CryptographicAlgorithm', 'RSA'), T.int('CryptographicLength', bits)] };
   }
   if (algorithm === 'Ed25519' || algorithm === 'Ed448') {
-    const bits = algorithm === 'Ed25519' ? 255 : 448;
+    const bits = algorithm === 'Ed25519' ? 256 : 448;
     const curve = algorithm === 'Ed25519' ? 'CURVEED25519' : 'CURVEED448';
     return { generate: { kind: algorithm }, attributes: curveAttributes(algorithm, curve, bits) };
   }

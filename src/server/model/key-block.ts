@@ -7,7 +7,8 @@ import {
   type TransparentRsaPrivate, type TransparentRsaPublic,
 } from '../crypto/formats';
 import { keyKind } from './key-objects';
-import { CURVES } from './algorithms';
+import { describeKey } from '../crypto/describe';
+import { okpByNode } from '../crypto/curves';
 
 /**
  * KMIP KeyBlocks ⇄ canonical key material. Register/Import accept every format KMIP
@@ -117,12 +118,7 @@ function edwardsKind(algorithm: string | undefined): 'Ed25519' | 'Ed448' | 'X255
 
 /** KMIP's name for a key's curve, for Transparent EC formats and attributes. */
 export function curveName(key: KeyObject): string | undefined {
-  const kind = keyKind(key);
-  if (kind.kind === 'EC') {
-    const named = key.asymmetricKeyDetails?.namedCurve;
-    return { prime256v1: 'P256', secp384r1: 'P384', secp521r1: 'P521', secp256k1: 'SECP256K1' }[named ?? ''];
-  }
-  return Object.entries(CURVES).find(([, c]) => c.kind === kind.kind)?.[0];
+  return describeKey(key).curve ?? okpByNode(key.asymmetricKeyType)?.kmipCurve;
 }
 
 /** The format Get uses when the request names none: Cosmian's defaults. */

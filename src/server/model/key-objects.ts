@@ -1,5 +1,6 @@
 import { createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { cachedPrivateKey, cachedPublicKey } from './parse-cache';
+import { describeKey } from '../crypto/describe';
 import { KmipError } from '../../kmip/errors';
 import type { ManagedObject } from './managed-object';
 
@@ -40,26 +41,8 @@ export function symmetricKeyOf(o: ManagedObject): Buffer {
   return material(o);
 }
 
-const EC_BITS: Readonly<Record<string, number>> = { prime256v1: 256, secp384r1: 384, secp521r1: 521, secp256k1: 256 };
-
+/** The key's kind and size, from the engine's one curve table. */
 export function keyKind(key: KeyObject): KeyKind {
-  const type = key.asymmetricKeyType;
-  const details = key.asymmetricKeyDetails ?? {};
-  switch (type) {
-    case 'rsa':
-    case 'rsa-pss':
-      return { kind: 'RSA', bits: details.modulusLength ?? 0 };
-    case 'ec':
-      return { kind: 'EC', bits: EC_BITS[details.namedCurve ?? ''] ?? 0 };
-    case 'ed25519':
-      return { kind: 'Ed25519', bits: 255 };
-    case 'ed448':
-      return { kind: 'Ed448', bits: 448 };
-    case 'x25519':
-      return { kind: 'X25519', bits: 255 };
-    case 'x448':
-      return { kind: 'X448', bits: 448 };
-    default:
-      throw new KmipError('Feature_Not_Supported', `unsupported key type ${type ?? 'unknown'}`);
-  }
+  const d = describeKey(key);
+  return { kind: d.algorithm, bits: d.bits };
 }
