@@ -1,13 +1,10 @@
 import { KmipError } from '../../kmip/errors';
+import { USAGE_MASK } from '../../kmip/requests';
 import { intAttr } from './attributes';
 import type { ManagedObject } from './managed-object';
 
-/** KMIP CryptographicUsageMask bits. */
-export const USAGE = {
-  Sign: 0x1, Verify: 0x2, Encrypt: 0x4, Decrypt: 0x8, WrapKey: 0x10, UnwrapKey: 0x20,
-  MACGenerate: 0x80, MACVerify: 0x100, DeriveKey: 0x200, KeyAgreement: 0x800,
-  CertificateSign: 0x1000, CRLSign: 0x2000, Authenticate: 0x100000, Unrestricted: 0x200000,
-} as const;
+/** KMIP CryptographicUsageMask bits: the same table the client builds requests with. */
+export const USAGE = USAGE_MASK;
 
 /**
  * An object with a usage mask may only be used for what the mask allows. No mask (or 0)
