@@ -5,7 +5,7 @@ import { buildRequestMessage, readResponseMessage, type BatchOptions, type Batch
 import { TtlvFrameReader } from './client-frames';
 import { transportError } from './client-http-errors';
 import { KmipOperations } from './client-operations';
-import type { KmipTlsOptions } from './client';
+import { tlsConnectOptions, type KmipTlsOptions } from './client';
 import type { TtlvNode, TtlvStructure } from './ttlv';
 
 export interface KmipSocketClientOptions {
@@ -94,10 +94,7 @@ export class KmipSocketClient extends KmipOperations {
         host,
         port: this.options.port ?? 5696,
         servername: t.servername ?? (/^[\d.:]+$/.test(host) ? undefined : host),
-        ...(t.ca !== undefined ? { ca: t.ca } : {}),
-        ...(t.cert !== undefined ? { cert: t.cert } : {}),
-        ...(t.key !== undefined ? { key: t.key } : {}),
-        ...(t.rejectUnauthorized !== undefined ? { rejectUnauthorized: t.rejectUnauthorized } : {}),
+        ...tlsConnectOptions(t),
       });
       const timer = setTimeout(() => socket.destroy(new KmipTransportError(`cannot reach the KMS at ${this.target}: connect timed out after ${timeoutMs} ms`)), timeoutMs);
       timer.unref?.();

@@ -16,6 +16,22 @@ export interface KmipTlsOptions {
   cert?: Buffer | string;
   key?: Buffer | string;
   rejectUnauthorized?: boolean;
+  /** A PKCS#12 client identity, instead of cert and key. */
+  pfx?: Buffer;
+  passphrase?: string;
+}
+
+/** The TLS settings both transports pass to Node: only the ones given. */
+export function tlsConnectOptions(tls: KmipTlsOptions | undefined): KmipTlsOptions {
+  const out: KmipTlsOptions = {};
+  if (!tls) return out;
+  if (tls.ca !== undefined) out.ca = tls.ca;
+  if (tls.cert !== undefined) out.cert = tls.cert;
+  if (tls.key !== undefined) out.key = tls.key;
+  if (tls.pfx !== undefined) out.pfx = tls.pfx;
+  if (tls.passphrase !== undefined) out.passphrase = tls.passphrase;
+  if (tls.rejectUnauthorized !== undefined) out.rejectUnauthorized = tls.rejectUnauthorized;
+  return out;
 }
 
 export interface KmipClientOptions {
@@ -68,10 +84,7 @@ export class KmipClient extends KmipOperations {
       bodyTimeout: this.requestTimeoutMs,
       connect: {
         timeout: options.connectTimeoutMs ?? 3_000,
-        ...(tls?.ca !== undefined ? { ca: tls.ca } : {}),
-        ...(tls?.cert !== undefined ? { cert: tls.cert } : {}),
-        ...(tls?.key !== undefined ? { key: tls.key } : {}),
-        ...(tls?.rejectUnauthorized !== undefined ? { rejectUnauthorized: tls.rejectUnauthorized } : {}),
+        ...tlsConnectOptions(tls),
       },
     });
   }

@@ -1,0 +1,16 @@
+/* Which hosting serves this process, and what happens to it across fork(). */
+#ifndef P11KMS_RUNTIME_H
+#define P11KMS_RUNTIME_H
+
+#include "transport.h"
+
+/* Returns the transport for this process, starting one on first use. The reason the
+ * hosting was chosen is written to reason. NULL when no hosting can start. */
+struct p11_transport *p11_runtime_acquire(char *reason, size_t reason_size);
+
+/* Called in a child after fork(): the parent's runtime is unreachable from here. */
+void p11_runtime_forget_after_fork(void);
+
+const char *p11_runtime_mode(void);
+
+#endif

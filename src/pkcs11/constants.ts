@@ -1,0 +1,770 @@
+/**
+ * PKCS#11 constants (OASIS PKCS#11 2.40 base + 3.0 additions), as plain numbers.
+ *
+ * Names drop the C prefix: CKR_OK is `CKR.OK`, CKM_SHA256_RSA_PKCS_PSS is
+ * `CKM.SHA256_RSA_PKCS_PSS`. Every value fits in 32 bits (so in a JS number); only
+ * CK_UNAVAILABLE_INFORMATION (~0UL) does not, see below.
+ *
+ * Values are the OASIS header values (published/3-01/pkcs11t.h, which keeps every 3.0
+ * value). Note that p11-kit's pkcs11.h (/usr/include/p11-kit-1/p11-kit/pkcs11.h) is wrong
+ * for the five 2.40 return values CKR_EXCEEDED_MAX_ITERATIONS .. CKR_PUBLIC_KEY_INVALID
+ * (it has 0x1c0..0x1c4; OASIS, NSS, OpenSC and SoftHSM have 0x1b5..0x1b9): we follow OASIS,
+ * because that is what applications compiled against any other header expect.
+ *
+ * Where the spec has a deprecated alias (CKA_ECDSA_PARAMS, CKK_ECDSA, ...) the current name
+ * is declared first, so the reverse lookups below print the current name.
+ */
+
+/** CK_RV: return values. */
+export const CKR = {
+  OK: 0x0,
+  CANCEL: 0x1,
+  HOST_MEMORY: 0x2,
+  SLOT_ID_INVALID: 0x3,
+  GENERAL_ERROR: 0x5,
+  FUNCTION_FAILED: 0x6,
+  ARGUMENTS_BAD: 0x7,
+  NO_EVENT: 0x8,
+  NEED_TO_CREATE_THREADS: 0x9,
+  CANT_LOCK: 0xa,
+  ATTRIBUTE_READ_ONLY: 0x10,
+  ATTRIBUTE_SENSITIVE: 0x11,
+  ATTRIBUTE_TYPE_INVALID: 0x12,
+  ATTRIBUTE_VALUE_INVALID: 0x13,
+  ACTION_PROHIBITED: 0x1b,
+  DATA_INVALID: 0x20,
+  DATA_LEN_RANGE: 0x21,
+  DEVICE_ERROR: 0x30,
+  DEVICE_MEMORY: 0x31,
+  DEVICE_REMOVED: 0x32,
+  ENCRYPTED_DATA_INVALID: 0x40,
+  ENCRYPTED_DATA_LEN_RANGE: 0x41,
+  AEAD_DECRYPT_FAILED: 0x42,
+  FUNCTION_CANCELED: 0x50,
+  FUNCTION_NOT_PARALLEL: 0x51,
+  FUNCTION_NOT_SUPPORTED: 0x54,
+  KEY_HANDLE_INVALID: 0x60,
+  KEY_SIZE_RANGE: 0x62,
+  KEY_TYPE_INCONSISTENT: 0x63,
+  KEY_NOT_NEEDED: 0x64,
+  KEY_CHANGED: 0x65,
+  KEY_NEEDED: 0x66,
+  KEY_INDIGESTIBLE: 0x67,
+  KEY_FUNCTION_NOT_PERMITTED: 0x68,
+  KEY_NOT_WRAPPABLE: 0x69,
+  KEY_UNEXTRACTABLE: 0x6a,
+  MECHANISM_INVALID: 0x70,
+  MECHANISM_PARAM_INVALID: 0x71,
+  OBJECT_HANDLE_INVALID: 0x82,
+  OPERATION_ACTIVE: 0x90,
+  OPERATION_NOT_INITIALIZED: 0x91,
+  PIN_INCORRECT: 0xa0,
+  PIN_INVALID: 0xa1,
+  PIN_LEN_RANGE: 0xa2,
+  PIN_EXPIRED: 0xa3,
+  PIN_LOCKED: 0xa4,
+  SESSION_CLOSED: 0xb0,
+  SESSION_COUNT: 0xb1,
+  SESSION_HANDLE_INVALID: 0xb3,
+  SESSION_PARALLEL_NOT_SUPPORTED: 0xb4,
+  SESSION_READ_ONLY: 0xb5,
+  SESSION_EXISTS: 0xb6,
+  SESSION_READ_ONLY_EXISTS: 0xb7,
+  SESSION_READ_WRITE_SO_EXISTS: 0xb8,
+  SIGNATURE_INVALID: 0xc0,
+  SIGNATURE_LEN_RANGE: 0xc1,
+  TEMPLATE_INCOMPLETE: 0xd0,
+  TEMPLATE_INCONSISTENT: 0xd1,
+  TOKEN_NOT_PRESENT: 0xe0,
+  TOKEN_NOT_RECOGNIZED: 0xe1,
+  TOKEN_WRITE_PROTECTED: 0xe2,
+  UNWRAPPING_KEY_HANDLE_INVALID: 0xf0,
+  UNWRAPPING_KEY_SIZE_RANGE: 0xf1,
+  UNWRAPPING_KEY_TYPE_INCONSISTENT: 0xf2,
+  USER_ALREADY_LOGGED_IN: 0x100,
+  USER_NOT_LOGGED_IN: 0x101,
+  USER_PIN_NOT_INITIALIZED: 0x102,
+  USER_TYPE_INVALID: 0x103,
+  USER_ANOTHER_ALREADY_LOGGED_IN: 0x104,
+  USER_TOO_MANY_TYPES: 0x105,
+  WRAPPED_KEY_INVALID: 0x110,
+  WRAPPED_KEY_LEN_RANGE: 0x112,
+  WRAPPING_KEY_HANDLE_INVALID: 0x113,
+  WRAPPING_KEY_SIZE_RANGE: 0x114,
+  WRAPPING_KEY_TYPE_INCONSISTENT: 0x115,
+  RANDOM_SEED_NOT_SUPPORTED: 0x120,
+  RANDOM_NO_RNG: 0x121,
+  DOMAIN_PARAMS_INVALID: 0x130,
+  CURVE_NOT_SUPPORTED: 0x140,
+  BUFFER_TOO_SMALL: 0x150,
+  SAVED_STATE_INVALID: 0x160,
+  INFORMATION_SENSITIVE: 0x170,
+  STATE_UNSAVEABLE: 0x180,
+  CRYPTOKI_NOT_INITIALIZED: 0x190,
+  CRYPTOKI_ALREADY_INITIALIZED: 0x191,
+  MUTEX_BAD: 0x1a0,
+  MUTEX_NOT_LOCKED: 0x1a1,
+  NEW_PIN_MODE: 0x1b0,
+  NEXT_OTP: 0x1b1,
+  EXCEEDED_MAX_ITERATIONS: 0x1b5,
+  FIPS_SELF_TEST_FAILED: 0x1b6,
+  LIBRARY_LOAD_FAILED: 0x1b7,
+  PIN_TOO_WEAK: 0x1b8,
+  PUBLIC_KEY_INVALID: 0x1b9,
+  FUNCTION_REJECTED: 0x200,
+  TOKEN_RESOURCE_EXCEEDED: 0x201,
+  OPERATION_CANCEL_FAILED: 0x202,
+  VENDOR_DEFINED: 0x80000000,
+} as const;
+
+/** CKF_ARRAY_ATTRIBUTE: marks the attribute types whose value is an array (templates, mechanism lists). */
+const ARRAY_ATTRIBUTE = 0x40000000;
+
+/** CK_ATTRIBUTE_TYPE. */
+export const CKA = {
+  CLASS: 0x0,
+  TOKEN: 0x1,
+  PRIVATE: 0x2,
+  LABEL: 0x3,
+  UNIQUE_ID: 0x4,
+  APPLICATION: 0x10,
+  VALUE: 0x11,
+  OBJECT_ID: 0x12,
+  CERTIFICATE_TYPE: 0x80,
+  ISSUER: 0x81,
+  SERIAL_NUMBER: 0x82,
+  AC_ISSUER: 0x83,
+  OWNER: 0x84,
+  ATTR_TYPES: 0x85,
+  TRUSTED: 0x86,
+  CERTIFICATE_CATEGORY: 0x87,
+  JAVA_MIDP_SECURITY_DOMAIN: 0x88,
+  URL: 0x89,
+  HASH_OF_SUBJECT_PUBLIC_KEY: 0x8a,
+  HASH_OF_ISSUER_PUBLIC_KEY: 0x8b,
+  NAME_HASH_ALGORITHM: 0x8c,
+  CHECK_VALUE: 0x90,
+  KEY_TYPE: 0x100,
+  SUBJECT: 0x101,
+  ID: 0x102,
+  SENSITIVE: 0x103,
+  ENCRYPT: 0x104,
+  DECRYPT: 0x105,
+  WRAP: 0x106,
+  UNWRAP: 0x107,
+  SIGN: 0x108,
+  SIGN_RECOVER: 0x109,
+  VERIFY: 0x10a,
+  VERIFY_RECOVER: 0x10b,
+  DERIVE: 0x10c,
+  START_DATE: 0x110,
+  END_DATE: 0x111,
+  MODULUS: 0x120,
+  MODULUS_BITS: 0x121,
+  PUBLIC_EXPONENT: 0x122,
+  PRIVATE_EXPONENT: 0x123,
+  PRIME_1: 0x124,
+  PRIME_2: 0x125,
+  EXPONENT_1: 0x126,
+  EXPONENT_2: 0x127,
+  COEFFICIENT: 0x128,
+  PUBLIC_KEY_INFO: 0x129,
+  PRIME: 0x130,
+  SUBPRIME: 0x131,
+  BASE: 0x132,
+  PRIME_BITS: 0x133,
+  SUBPRIME_BITS: 0x134,
+  SUB_PRIME_BITS: 0x134,
+  VALUE_BITS: 0x160,
+  VALUE_LEN: 0x161,
+  EXTRACTABLE: 0x162,
+  LOCAL: 0x163,
+  NEVER_EXTRACTABLE: 0x164,
+  ALWAYS_SENSITIVE: 0x165,
+  KEY_GEN_MECHANISM: 0x166,
+  MODIFIABLE: 0x170,
+  COPYABLE: 0x171,
+  DESTROYABLE: 0x172,
+  EC_PARAMS: 0x180,
+  ECDSA_PARAMS: 0x180,
+  EC_POINT: 0x181,
+  SECONDARY_AUTH: 0x200,
+  AUTH_PIN_FLAGS: 0x201,
+  ALWAYS_AUTHENTICATE: 0x202,
+  WRAP_WITH_TRUSTED: 0x210,
+  WRAP_TEMPLATE: ARRAY_ATTRIBUTE | 0x211,
+  UNWRAP_TEMPLATE: ARRAY_ATTRIBUTE | 0x212,
+  DERIVE_TEMPLATE: ARRAY_ATTRIBUTE | 0x213,
+  OTP_FORMAT: 0x220,
+  OTP_LENGTH: 0x221,
+  OTP_TIME_INTERVAL: 0x222,
+  OTP_USER_FRIENDLY_MODE: 0x223,
+  OTP_CHALLENGE_REQUIREMENT: 0x224,
+  OTP_TIME_REQUIREMENT: 0x225,
+  OTP_COUNTER_REQUIREMENT: 0x226,
+  OTP_PIN_REQUIREMENT: 0x227,
+  OTP_USER_IDENTIFIER: 0x22a,
+  OTP_SERVICE_IDENTIFIER: 0x22b,
+  OTP_SERVICE_LOGO: 0x22c,
+  OTP_SERVICE_LOGO_TYPE: 0x22d,
+  OTP_COUNTER: 0x22e,
+  OTP_TIME: 0x22f,
+  GOSTR3410_PARAMS: 0x250,
+  GOSTR3411_PARAMS: 0x251,
+  GOST28147_PARAMS: 0x252,
+  HW_FEATURE_TYPE: 0x300,
+  RESET_ON_INIT: 0x301,
+  HAS_RESET: 0x302,
+  PIXEL_X: 0x400,
+  PIXEL_Y: 0x401,
+  RESOLUTION: 0x402,
+  CHAR_ROWS: 0x403,
+  CHAR_COLUMNS: 0x404,
+  COLOR: 0x405,
+  BITS_PER_PIXEL: 0x406,
+  CHAR_SETS: 0x480,
+  ENCODING_METHODS: 0x481,
+  MIME_TYPES: 0x482,
+  MECHANISM_TYPE: 0x500,
+  REQUIRED_CMS_ATTRIBUTES: 0x501,
+  DEFAULT_CMS_ATTRIBUTES: 0x502,
+  SUPPORTED_CMS_ATTRIBUTES: 0x503,
+  ALLOWED_MECHANISMS: ARRAY_ATTRIBUTE | 0x600,
+  PROFILE_ID: 0x601,
+  VENDOR_DEFINED: 0x80000000,
+} as const;
+
+/** CK_OBJECT_CLASS. */
+export const CKO = {
+  DATA: 0x0,
+  CERTIFICATE: 0x1,
+  PUBLIC_KEY: 0x2,
+  PRIVATE_KEY: 0x3,
+  SECRET_KEY: 0x4,
+  HW_FEATURE: 0x5,
+  DOMAIN_PARAMETERS: 0x6,
+  MECHANISM: 0x7,
+  OTP_KEY: 0x8,
+  PROFILE: 0x9,
+  VENDOR_DEFINED: 0x80000000,
+} as const;
+
+/** CK_KEY_TYPE. */
+export const CKK = {
+  RSA: 0x0,
+  DSA: 0x1,
+  DH: 0x2,
+  EC: 0x3,
+  ECDSA: 0x3,
+  X9_42_DH: 0x4,
+  KEA: 0x5,
+  GENERIC_SECRET: 0x10,
+  RC2: 0x11,
+  RC4: 0x12,
+  DES: 0x13,
+  DES2: 0x14,
+  DES3: 0x15,
+  CAST: 0x16,
+  CAST3: 0x17,
+  CAST128: 0x18,
+  CAST5: 0x18,
+  RC5: 0x19,
+  IDEA: 0x1a,
+  SKIPJACK: 0x1b,
+  BATON: 0x1c,
+  JUNIPER: 0x1d,
+  CDMF: 0x1e,
+  AES: 0x1f,
+  BLOWFISH: 0x20,
+  TWOFISH: 0x21,
+  SECURID: 0x22,
+  HOTP: 0x23,
+  ACTI: 0x24,
+  CAMELLIA: 0x25,
+  ARIA: 0x26,
+  MD5_HMAC: 0x27,
+  SHA_1_HMAC: 0x28,
+  RIPEMD128_HMAC: 0x29,
+  RIPEMD160_HMAC: 0x2a,
+  SHA256_HMAC: 0x2b,
+  SHA384_HMAC: 0x2c,
+  SHA512_HMAC: 0x2d,
+  SHA224_HMAC: 0x2e,
+  SEED: 0x2f,
+  GOSTR3410: 0x30,
+  GOSTR3411: 0x31,
+  GOST28147: 0x32,
+  CHACHA20: 0x33,
+  POLY1305: 0x34,
+  AES_XTS: 0x35,
+  SHA3_224_HMAC: 0x36,
+  SHA3_256_HMAC: 0x37,
+  SHA3_384_HMAC: 0x38,
+  SHA3_512_HMAC: 0x39,
+  BLAKE2B_160_HMAC: 0x3a,
+  BLAKE2B_256_HMAC: 0x3b,
+  BLAKE2B_384_HMAC: 0x3c,
+  BLAKE2B_512_HMAC: 0x3d,
+  SALSA20: 0x3e,
+  X2RATCHET: 0x3f,
+  EC_EDWARDS: 0x40,
+  EC_MONTGOMERY: 0x41,
+  HKDF: 0x42,
+  SHA512_224_HMAC: 0x43,
+  SHA512_256_HMAC: 0x44,
+  SHA512_T_HMAC: 0x45,
+  VENDOR_DEFINED: 0x80000000,
+} as const;
+
+/** CK_CERTIFICATE_TYPE. */
+export const CKC = {
+  X_509: 0x0,
+  X_509_ATTR_CERT: 0x1,
+  WTLS: 0x2,
+  VENDOR_DEFINED: 0x80000000,
+} as const;
+
+/** CKA_CERTIFICATE_CATEGORY values (CK_CERTIFICATE_CATEGORY_*). */
+export const CK_CERTIFICATE_CATEGORY = {
+  UNSPECIFIED: 0,
+  TOKEN_USER: 1,
+  AUTHORITY: 2,
+  OTHER_ENTITY: 3,
+} as const;
+
+/**
+ * CK_MECHANISM_TYPE. The families a KMIP-backed token can serve (RSA, EC, EdDSA,
+ * Montgomery, AES, ChaCha20, SHA-1/2/3, HMAC, generic secret, key generation, ECDH, HKDF,
+ * PBKDF2, the simple derive mechanisms), plus the legacy ones applications still probe
+ * (DES3, DSA, DH) so the log can name them.
+ */
+export const CKM = {
+  RSA_PKCS_KEY_PAIR_GEN: 0x0,
+  RSA_PKCS: 0x1,
+  RSA_9796: 0x2,
+  RSA_X_509: 0x3,
+  MD5_RSA_PKCS: 0x5,
+  SHA1_RSA_PKCS: 0x6,
+  RSA_PKCS_OAEP: 0x9,
+  RSA_X9_31_KEY_PAIR_GEN: 0xa,
+  RSA_X9_31: 0xb,
+  SHA1_RSA_X9_31: 0xc,
+  RSA_PKCS_PSS: 0xd,
+  SHA1_RSA_PKCS_PSS: 0xe,
+  DSA_KEY_PAIR_GEN: 0x10,
+  DSA: 0x11,
+  DSA_SHA1: 0x12,
+  DSA_SHA224: 0x13,
+  DSA_SHA256: 0x14,
+  DSA_SHA384: 0x15,
+  DSA_SHA512: 0x16,
+  DH_PKCS_KEY_PAIR_GEN: 0x20,
+  DH_PKCS_DERIVE: 0x21,
+  SHA256_RSA_PKCS: 0x40,
+  SHA384_RSA_PKCS: 0x41,
+  SHA512_RSA_PKCS: 0x42,
+  SHA256_RSA_PKCS_PSS: 0x43,
+  SHA384_RSA_PKCS_PSS: 0x44,
+  SHA512_RSA_PKCS_PSS: 0x45,
+  SHA224_RSA_PKCS: 0x46,
+  SHA224_RSA_PKCS_PSS: 0x47,
+  SHA512_224: 0x48,
+  SHA512_224_HMAC: 0x49,
+  SHA512_224_HMAC_GENERAL: 0x4a,
+  SHA512_224_KEY_DERIVATION: 0x4b,
+  SHA512_256: 0x4c,
+  SHA512_256_HMAC: 0x4d,
+  SHA512_256_HMAC_GENERAL: 0x4e,
+  SHA512_256_KEY_DERIVATION: 0x4f,
+  SHA512_T: 0x50,
+  SHA512_T_HMAC: 0x51,
+  SHA512_T_HMAC_GENERAL: 0x52,
+  SHA512_T_KEY_DERIVATION: 0x53,
+  SHA3_256_RSA_PKCS: 0x60,
+  SHA3_384_RSA_PKCS: 0x61,
+  SHA3_512_RSA_PKCS: 0x62,
+  SHA3_256_RSA_PKCS_PSS: 0x63,
+  SHA3_384_RSA_PKCS_PSS: 0x64,
+  SHA3_512_RSA_PKCS_PSS: 0x65,
+  SHA3_224_RSA_PKCS: 0x66,
+  SHA3_224_RSA_PKCS_PSS: 0x67,
+  DES3_KEY_GEN: 0x131,
+  DES3_ECB: 0x132,
+  DES3_CBC: 0x133,
+  DES3_MAC: 0x134,
+  DES3_MAC_GENERAL: 0x135,
+  DES3_CBC_PAD: 0x136,
+  DES3_CMAC_GENERAL: 0x137,
+  DES3_CMAC: 0x138,
+  MD5: 0x210,
+  MD5_HMAC: 0x211,
+  MD5_HMAC_GENERAL: 0x212,
+  SHA_1: 0x220,
+  SHA_1_HMAC: 0x221,
+  SHA_1_HMAC_GENERAL: 0x222,
+  SHA256: 0x250,
+  SHA256_HMAC: 0x251,
+  SHA256_HMAC_GENERAL: 0x252,
+  SHA224: 0x255,
+  SHA224_HMAC: 0x256,
+  SHA224_HMAC_GENERAL: 0x257,
+  SHA384: 0x260,
+  SHA384_HMAC: 0x261,
+  SHA384_HMAC_GENERAL: 0x262,
+  SHA512: 0x270,
+  SHA512_HMAC: 0x271,
+  SHA512_HMAC_GENERAL: 0x272,
+  SHA3_256: 0x2b0,
+  SHA3_256_HMAC: 0x2b1,
+  SHA3_256_HMAC_GENERAL: 0x2b2,
+  SHA3_256_KEY_GEN: 0x2b3,
+  SHA3_224: 0x2b5,
+  SHA3_224_HMAC: 0x2b6,
+  SHA3_224_HMAC_GENERAL: 0x2b7,
+  SHA3_224_KEY_GEN: 0x2b8,
+  SHA3_384: 0x2c0,
+  SHA3_384_HMAC: 0x2c1,
+  SHA3_384_HMAC_GENERAL: 0x2c2,
+  SHA3_384_KEY_GEN: 0x2c3,
+  SHA3_512: 0x2d0,
+  SHA3_512_HMAC: 0x2d1,
+  SHA3_512_HMAC_GENERAL: 0x2d2,
+  SHA3_512_KEY_GEN: 0x2d3,
+  GENERIC_SECRET_KEY_GEN: 0x350,
+  CONCATENATE_BASE_AND_KEY: 0x360,
+  CONCATENATE_BASE_AND_DATA: 0x362,
+  CONCATENATE_DATA_AND_BASE: 0x363,
+  XOR_BASE_AND_DATA: 0x364,
+  EXTRACT_KEY_FROM_KEY: 0x365,
+  SHA1_KEY_DERIVATION: 0x392,
+  SHA256_KEY_DERIVATION: 0x393,
+  SHA384_KEY_DERIVATION: 0x394,
+  SHA512_KEY_DERIVATION: 0x395,
+  SHA224_KEY_DERIVATION: 0x396,
+  SHA3_256_KEY_DERIVATION: 0x397,
+  SHA3_224_KEY_DERIVATION: 0x398,
+  SHA3_384_KEY_DERIVATION: 0x399,
+  SHA3_512_KEY_DERIVATION: 0x39a,
+  SHAKE_128_KEY_DERIVATION: 0x39b,
+  SHAKE_256_KEY_DERIVATION: 0x39c,
+  SP800_108_COUNTER_KDF: 0x3ac,
+  SP800_108_FEEDBACK_KDF: 0x3ad,
+  SP800_108_DOUBLE_PIPELINE_KDF: 0x3ae,
+  PKCS5_PBKD2: 0x3b0,
+  EC_KEY_PAIR_GEN: 0x1040,
+  ECDSA_KEY_PAIR_GEN: 0x1040,
+  ECDSA: 0x1041,
+  ECDSA_SHA1: 0x1042,
+  ECDSA_SHA224: 0x1043,
+  ECDSA_SHA256: 0x1044,
+  ECDSA_SHA384: 0x1045,
+  ECDSA_SHA512: 0x1046,
+  ECDSA_SHA3_224: 0x1047,
+  ECDSA_SHA3_256: 0x1048,
+  ECDSA_SHA3_384: 0x1049,
+  ECDSA_SHA3_512: 0x104a,
+  ECDH1_DERIVE: 0x1050,
+  ECDH1_COFACTOR_DERIVE: 0x1051,
+  ECMQV_DERIVE: 0x1052,
+  ECDH_AES_KEY_WRAP: 0x1053,
+  RSA_AES_KEY_WRAP: 0x1054,
+  EC_EDWARDS_KEY_PAIR_GEN: 0x1055,
+  EC_MONTGOMERY_KEY_PAIR_GEN: 0x1056,
+  EDDSA: 0x1057,
+  EC_KEY_PAIR_GEN_W_EXTRA_BITS: 0x140b,
+  AES_XTS: 0x1071,
+  AES_XTS_KEY_GEN: 0x1072,
+  AES_KEY_GEN: 0x1080,
+  AES_ECB: 0x1081,
+  AES_CBC: 0x1082,
+  AES_MAC: 0x1083,
+  AES_MAC_GENERAL: 0x1084,
+  AES_CBC_PAD: 0x1085,
+  AES_CTR: 0x1086,
+  AES_GCM: 0x1087,
+  AES_CCM: 0x1088,
+  AES_CTS: 0x1089,
+  AES_CMAC: 0x108a,
+  AES_CMAC_GENERAL: 0x108b,
+  AES_XCBC_MAC: 0x108c,
+  AES_XCBC_MAC_96: 0x108d,
+  AES_GMAC: 0x108e,
+  DES3_ECB_ENCRYPT_DATA: 0x1102,
+  DES3_CBC_ENCRYPT_DATA: 0x1103,
+  AES_ECB_ENCRYPT_DATA: 0x1104,
+  AES_CBC_ENCRYPT_DATA: 0x1105,
+  CHACHA20_KEY_GEN: 0x1225,
+  CHACHA20: 0x1226,
+  POLY1305_KEY_GEN: 0x1227,
+  POLY1305: 0x1228,
+  AES_OFB: 0x2104,
+  AES_CFB64: 0x2105,
+  AES_CFB8: 0x2106,
+  AES_CFB128: 0x2107,
+  AES_CFB1: 0x2108,
+  AES_KEY_WRAP: 0x2109,
+  AES_KEY_WRAP_PAD: 0x210a,
+  AES_KEY_WRAP_KWP: 0x210b,
+  AES_KEY_WRAP_PKCS7: 0x210c,
+  SHA_1_KEY_GEN: 0x4003,
+  SHA224_KEY_GEN: 0x4004,
+  SHA256_KEY_GEN: 0x4005,
+  SHA384_KEY_GEN: 0x4006,
+  SHA512_KEY_GEN: 0x4007,
+  SHA512_224_KEY_GEN: 0x4008,
+  SHA512_256_KEY_GEN: 0x4009,
+  SHA512_T_KEY_GEN: 0x400a,
+  NULL: 0x400b,
+  CHACHA20_POLY1305: 0x4021,
+  XEDDSA: 0x4029,
+  HKDF_DERIVE: 0x402a,
+  HKDF_DATA: 0x402b,
+  HKDF_KEY_GEN: 0x402c,
+  VENDOR_DEFINED: 0x80000000,
+} as const;
+
+/**
+ * CK_FLAGS, every family in one object (the C names are unique across families even where
+ * the values collide, e.g. CKF_RNG, CKF_HW and CKF_TOKEN_PRESENT are all 1).
+ */
+export const CKF = {
+  // CK_SLOT_INFO.flags
+  TOKEN_PRESENT: 0x1,
+  REMOVABLE_DEVICE: 0x2,
+  HW_SLOT: 0x4,
+  // CK_TOKEN_INFO.flags
+  RNG: 0x1,
+  WRITE_PROTECTED: 0x2,
+  LOGIN_REQUIRED: 0x4,
+  USER_PIN_INITIALIZED: 0x8,
+  RESTORE_KEY_NOT_NEEDED: 0x20,
+  CLOCK_ON_TOKEN: 0x40,
+  PROTECTED_AUTHENTICATION_PATH: 0x100,
+  DUAL_CRYPTO_OPERATIONS: 0x200,
+  TOKEN_INITIALIZED: 0x400,
+  SECONDARY_AUTHENTICATION: 0x800,
+  USER_PIN_COUNT_LOW: 0x10000,
+  USER_PIN_FINAL_TRY: 0x20000,
+  USER_PIN_LOCKED: 0x40000,
+  USER_PIN_TO_BE_CHANGED: 0x80000,
+  SO_PIN_COUNT_LOW: 0x100000,
+  SO_PIN_FINAL_TRY: 0x200000,
+  SO_PIN_LOCKED: 0x400000,
+  SO_PIN_TO_BE_CHANGED: 0x800000,
+  ERROR_STATE: 0x1000000,
+  // CK_SESSION_INFO.flags and C_OpenSession
+  RW_SESSION: 0x2,
+  SERIAL_SESSION: 0x4,
+  // CK_MECHANISM_INFO.flags
+  HW: 0x1,
+  MESSAGE_ENCRYPT: 0x2,
+  MESSAGE_DECRYPT: 0x4,
+  MESSAGE_SIGN: 0x8,
+  MESSAGE_VERIFY: 0x10,
+  MULTI_MESSAGE: 0x20,
+  FIND_OBJECTS: 0x40,
+  ENCRYPT: 0x100,
+  DECRYPT: 0x200,
+  DIGEST: 0x400,
+  SIGN: 0x800,
+  SIGN_RECOVER: 0x1000,
+  VERIFY: 0x2000,
+  VERIFY_RECOVER: 0x4000,
+  GENERATE: 0x8000,
+  GENERATE_KEY_PAIR: 0x10000,
+  WRAP: 0x20000,
+  UNWRAP: 0x40000,
+  DERIVE: 0x80000,
+  EC_F_P: 0x100000,
+  EC_F_2M: 0x200000,
+  EC_ECPARAMETERS: 0x400000,
+  EC_OID: 0x800000,
+  /** Deprecated since 3.0 in favour of EC_OID (same bit). */
+  EC_NAMEDCURVE: 0x800000,
+  EC_UNCOMPRESS: 0x1000000,
+  EC_COMPRESS: 0x2000000,
+  EC_CURVENAME: 0x4000000,
+  EXTENSION: 0x80000000,
+  // CK_C_INITIALIZE_ARGS.flags
+  LIBRARY_CANT_CREATE_OS_THREADS: 0x1,
+  OS_LOCKING_OK: 0x2,
+  // C_WaitForSlotEvent
+  DONT_BLOCK: 0x1,
+  // CK_INTERFACE.flags (3.0)
+  INTERFACE_FORK_SAFE: 0x1,
+  // C_MessageEncrypt... (3.0)
+  END_OF_MESSAGE: 0x1,
+  // CK_HKDF_PARAMS.ulSaltType (3.0)
+  HKDF_SALT_NULL: 0x1,
+  HKDF_SALT_DATA: 0x2,
+  HKDF_SALT_KEY: 0x4,
+  // CK_ATTRIBUTE_TYPE high bit for array-valued attributes
+  ARRAY_ATTRIBUTE,
+} as const;
+
+/** CK_USER_TYPE. */
+export const CKU = {
+  SO: 0,
+  USER: 1,
+  CONTEXT_SPECIFIC: 2,
+} as const;
+
+/** CK_STATE (session states). */
+export const CKS = {
+  RO_PUBLIC_SESSION: 0,
+  RO_USER_FUNCTIONS: 1,
+  RW_PUBLIC_SESSION: 2,
+  RW_USER_FUNCTIONS: 3,
+  RW_SO_FUNCTIONS: 4,
+} as const;
+
+/** CK_RSA_PKCS_MGF_TYPE (MGF1 with the given hash, for OAEP and PSS). */
+export const CKG = {
+  MGF1_SHA1: 0x1,
+  MGF1_SHA256: 0x2,
+  MGF1_SHA384: 0x3,
+  MGF1_SHA512: 0x4,
+  MGF1_SHA224: 0x5,
+  MGF1_SHA3_224: 0x6,
+  MGF1_SHA3_256: 0x7,
+  MGF1_SHA3_384: 0x8,
+  MGF1_SHA3_512: 0x9,
+} as const;
+
+/** CK_RSA_PKCS_OAEP_SOURCE_TYPE. */
+export const CKZ = {
+  DATA_SPECIFIED: 0x1,
+} as const;
+
+/** CK_EC_KDF_TYPE / CK_X9_42_DH_KDF_TYPE (the KDF applied to an ECDH shared secret). */
+export const CKD = {
+  NULL: 0x1,
+  SHA1_KDF: 0x2,
+  SHA1_KDF_ASN1: 0x3,
+  SHA1_KDF_CONCATENATE: 0x4,
+  SHA224_KDF: 0x5,
+  SHA256_KDF: 0x6,
+  SHA384_KDF: 0x7,
+  SHA512_KDF: 0x8,
+  CPDIVERSIFY_KDF: 0x9,
+  SHA3_224_KDF: 0xa,
+  SHA3_256_KDF: 0xb,
+  SHA3_384_KDF: 0xc,
+  SHA3_512_KDF: 0xd,
+  SHA1_KDF_SP800: 0xe,
+  SHA224_KDF_SP800: 0xf,
+  SHA256_KDF_SP800: 0x10,
+  SHA384_KDF_SP800: 0x11,
+  SHA512_KDF_SP800: 0x12,
+  SHA3_224_KDF_SP800: 0x13,
+  SHA3_256_KDF_SP800: 0x14,
+  SHA3_384_KDF_SP800: 0x15,
+  SHA3_512_KDF_SP800: 0x16,
+} as const;
+
+/** CK_PROFILE_ID (3.0): the CKA_PROFILE_ID of a CKO_PROFILE object. */
+export const CKP = {
+  INVALID_ID: 0x0,
+  BASELINE_PROVIDER: 0x1,
+  EXTENDED_PROVIDER: 0x2,
+  AUTHENTICATION_TOKEN: 0x3,
+  PUBLIC_CERTIFICATES_TOKEN: 0x4,
+  VENDOR_DEFINED: 0x80000000,
+} as const;
+
+/** CK_PKCS5_PBKD2_PSEUDO_RANDOM_FUNCTION_TYPE (the PRF of CKM_PKCS5_PBKD2). */
+export const CKP_PKCS5_PBKD2 = {
+  HMAC_SHA1: 0x1,
+  HMAC_GOSTR3411: 0x2,
+  HMAC_SHA224: 0x3,
+  HMAC_SHA256: 0x4,
+  HMAC_SHA384: 0x5,
+  HMAC_SHA512: 0x6,
+  HMAC_SHA512_224: 0x7,
+  HMAC_SHA512_256: 0x8,
+} as const;
+
+/** CK_HW_FEATURE_TYPE. */
+export const CKH = {
+  MONOTONIC_COUNTER: 0x1,
+  CLOCK: 0x2,
+  USER_INTERFACE: 0x3,
+  VENDOR_DEFINED: 0x80000000,
+} as const;
+
+/**
+ * CK_UNAVAILABLE_INFORMATION is ~0UL: 2^64-1 where CK_ULONG is 64 bits (x86_64 Linux), 2^32-1
+ * where it is 32 bits. That does not fit in a JS number, so this bigint is the exact 64-bit
+ * value, for code that writes raw CK_ULONGs.
+ *
+ * Everywhere a CK_ULONG is a JS number (decoded attributes, CK_TOKEN_INFO fields, lengths
+ * handed to the C shim), the value -1 stands for it: -1 never occurs as a real CK_ULONG,
+ * and it means "all ones" at whatever width the host's CK_ULONG has, which is exactly the
+ * C definition. See CK_UNAVAILABLE.
+ */
+export const CK_UNAVAILABLE_INFORMATION: bigint = 0xffffffffffffffffn;
+
+/** The number form of CK_UNAVAILABLE_INFORMATION: -1 means all ones at the host's CK_ULONG width. */
+export const CK_UNAVAILABLE = -1;
+
+/** CK_EFFECTIVELY_INFINITE (e.g. ulMaxSessionCount). */
+export const CK_EFFECTIVELY_INFINITE = 0;
+
+/** CK_INVALID_HANDLE: never a valid session or object handle. */
+export const CK_INVALID_HANDLE = 0;
+
+export type CkRv = (typeof CKR)[keyof typeof CKR];
+export type CkAttributeType = (typeof CKA)[keyof typeof CKA];
+export type CkObjectClass = (typeof CKO)[keyof typeof CKO];
+export type CkKeyType = (typeof CKK)[keyof typeof CKK];
+export type CkCertificateType = (typeof CKC)[keyof typeof CKC];
+export type CkMechanismType = (typeof CKM)[keyof typeof CKM];
+export type CkUserType = (typeof CKU)[keyof typeof CKU];
+export type CkState = (typeof CKS)[keyof typeof CKS];
+export type CkMgf = (typeof CKG)[keyof typeof CKG];
+export type CkKdf = (typeof CKD)[keyof typeof CKD];
+
+/** value -> first name declared for it, so an alias declared later never shadows the current name. */
+function reverse(table: Readonly<Record<string, number>>): ReadonlyMap<number, string> {
+  const names = new Map<number, string>();
+  for (const [name, value] of Object.entries(table)) {
+    if (!names.has(value)) names.set(value, name);
+  }
+  return names;
+}
+
+const RV_NAMES = reverse(CKR);
+const ATTRIBUTE_NAMES = reverse(CKA);
+const MECHANISM_NAMES = reverse(CKM);
+
+const VENDOR_DEFINED = 0x80000000;
+
+function hex(n: number): string {
+  return `0x${n.toString(16).padStart(8, '0')}`;
+}
+
+/**
+ * "CKR_OK", "CKA_VENDOR_DEFINED+0x00000123" or "CKM_0x00009999": always some string, since
+ * these feed log lines and a log line must never throw on a value we did not expect.
+ */
+function nameOf(prefix: string, names: ReadonlyMap<number, string>, value: number): string {
+  const name = names.get(value);
+  if (name !== undefined) return `${prefix}_${name}`;
+  if (value === CK_UNAVAILABLE) return 'CK_UNAVAILABLE_INFORMATION';
+  if (Number.isInteger(value) && value > VENDOR_DEFINED && value <= 0xffffffff) {
+    return `${prefix}_VENDOR_DEFINED+${hex(value - VENDOR_DEFINED)}`;
+  }
+  return Number.isInteger(value) && value >= 0 ? `${prefix}_${hex(value)}` : `${prefix}_${String(value)}`;
+}
+
+export function rvName(rv: number): string {
+  return nameOf('CKR', RV_NAMES, rv);
+}
+
+export function attributeName(type: number): string {
+  return nameOf('CKA', ATTRIBUTE_NAMES, type);
+}
+
+export function mechanismName(type: number): string {
+  return nameOf('CKM', MECHANISM_NAMES, type);
+}

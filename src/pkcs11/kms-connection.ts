@@ -1,0 +1,162 @@
+import { createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
+import { KmipClient, type KmipTlsOptions } from '../kmip/client';
+import { KmipOperations } from '../kmip/client-operations';
+import type { BatchOptions, BatchResult } from '../kmip/client-batch';
+import { KmipSocketClient } from '../kmip/client-socket';
+import { KmipTransportError } from '../kmip/errors';
+import type { TtlvStructure } from '../kmip/ttlv';
+import type { ModuleConfig, SlotConfig } from './config';
+import { CKR } from './constants';
+import { Pkcs11Error } from './errors';
+
+/** What authenticates the token to the KMS: from the configuration, or unlocked by the PIN. */
+export interface Credentials {
+  accessToken?: string;
+  cert?: Buffer;
+  key?: Buffer;
+  pfx?: Buffer;
+  passphrase?: string;
+}
+
+/** How long a failed URL is skipped before the first one in the list is tried again. */
+const FAILED_URL_BACKOFF_MS = 10_000;
+
+function readFile(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new Pkcs11Error(CKR.DEVICE_ERROR, `cannot read the ${what} ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** The credentials a slot has before any login: its access token or client certificate. */
+export function configuredCredentials(slot: SlotConfig): Credentials {
+  const c: Credentials = {};
+  if (slot.accessToken !== undefined && slot.login !== 'pin-is-token') c.accessToken = slot.accessToken;
+  if (slot.login === 'pin-unlocks-key') return c;
+  if (slot.clientCertPath !== undefined) c.cert = readFile(slot.clientCertPath, 'client certificate');
+  if (slot.clientKeyPath !== undefined) c.key = readFile(slot.clientKeyPath, 'client key');
+  if (slot.clientPkcs12Path !== undefined) {
+    c.pfx = readFile(slot.clientPkcs12Path, 'client PKCS#12');
+    if (slot.clientPkcs12Password !== undefined) c.passphrase = slot.clientPkcs12Password;
+  }
+  return c;
+}
+
+/**
+ * The credentials a PIN produces. "pin-is-token": the PIN is the bearer token.
+ * "pin-unlocks-key": the PIN decrypts the client key (an encrypted PEM key or a PKCS#12);
+ * a wrong PIN is CKR_PIN_INCORRECT here, before any network traffic.
+ */
+export function credentialsFromPin(slot: SlotConfig, pin: string): Credentials {
+  if (slot.login === 'pin-is-token') {
+    if (pin.length === 0) throw new Pkcs11Error(CKR.PIN_INCORRECT, 'an empty PIN is not an access token');
+    return { ...configuredCredentials(slot), accessToken: pin };
+  }
+  if (slot.login !== 'pin-unlocks-key') return configuredCredentials(slot);
+  const c: Credentials = {};
+  if (slot.accessToken !== undefined) c.accessToken = slot.accessToken;
+  if (slot.clientPkcs12Path !== undefined) {
+    const pfx = readFile(slot.clientPkcs12Path, 'client PKCS#12');
+    try {
+      // Opening the PKCS#12 here proves the PIN before the TLS handshake would.
+      createSecureContext({ pfx, passphrase: pin });
+    } catch {
+      throw new Pkcs11Error(CKR.PIN_INCORRECT, 'the PIN does not open the client PKCS#12');
+    }
+    return { ...c, pfx, passphrase: pin };
+  }
+  const keyPem = readFile(slot.clientKeyPath ?? '', 'client key');
+  let key: Buffer;
+  try {
+    key = Buffer.from(createPrivateKey({ key: keyPem, passphrase: pin }).export({ format: 'pem', type: 'pkcs8' }));
+  } catch {
+    throw new Pkcs11Error(CKR.PIN_INCORRECT, 'the PIN does not decrypt the client key');
+  }
+  return { ...c, key, ...(slot.clientCertPath !== undefined ? { cert: readFile(slot.clientCertPath, 'client certificate') } : {}) };
+}
+
+function tlsOptions(slot: SlotConfig, credentials: Credentials): KmipTlsOptions {
+  const tls: KmipTlsOptions = {};
+  if (slot.caCertPem !== undefined) tls.ca = slot.caCertPem;
+  else if (slot.caCertPath !== undefined) tls.ca = readFile(slot.caCertPath, 'CA certificate');
+  if (credentials.cert) tls.cert = credentials.cert;
+  if (credentials.key) tls.key = credentials.key;
+  if (credentials.pfx) tls.pfx = credentials.pfx;
+  if (credentials.passphrase !== undefined) tls.passphrase = credentials.passphrase;
+  if (slot.acceptInvalidCerts) tls.rejectUnauthorized = false;
+  return tls;
+}
+
+function clientFor(url: string, slot: SlotConfig, config: ModuleConfig, credentials: Credentials): KmipOperations {
+  const parsed = new URL(url);
+  const timeouts = { connectTimeoutMs: config.connectTimeoutMs, requestTimeoutMs: config.timeoutMs };
+  if (parsed.protocol === 'kmip:' || parsed.protocol === 'kmips:') {
+    return new KmipSocketClient({
+      host: parsed.hostname.replace(/^\[|\]$/g, ''),
+      port: parsed.port ? Number(parsed.port) : 5696,
+      tls: tlsOptions(slot, credentials),
+      ...timeouts,
+    });
+  }
+  return new KmipClient({
+    url,
+    ...(credentials.accessToken !== undefined ? { accessToken: credentials.accessToken } : {}),
+    tls: tlsOptions(slot, credentials),
+    ...timeouts,
+  });
+}
+
+/**
+ * A slot's way to the KMS: one client per configured URL, used in order. A URL that
+ * cannot be reached is skipped for a while; requests move to the next one and come back
+ * to the first when the back-off has passed. KMIP errors (the server answered) never
+ * cause a switch.
+ */
+export class KmsConnection extends KmipOperations {
+  private readonly clients: KmipOperations[];
+  private readonly failedAt: number[];
+
+  constructor(readonly urls: readonly string[], slot: SlotConfig, config: ModuleConfig, credentials: Credentials) {
+    super();
+    this.clients = urls.map((u) => clientFor(u, slot, config, credentials));
+    this.failedAt = urls.map(() => 0);
+  }
+
+  private order(): number[] {
+    const now = Date.now();
+    const healthy = this.clients.map((_, i) => i).filter((i) => now - (this.failedAt[i] ?? 0) >= FAILED_URL_BACKOFF_MS);
+    const rest = this.clients.map((_, i) => i).filter((i) => !healthy.includes(i));
+    return [...healthy, ...rest];
+  }
+
+  private async attempt<T>(run: (client: KmipOperations) => Promise<T>): Promise<T> {
+    let last: unknown;
+    for (const i of this.order()) {
+      try {
+        const result = await run(this.clients[i] as KmipOperations);
+        this.failedAt[i] = 0;
+        return result;
+      } catch (e) {
+        if (!(e instanceof KmipTransportError)) throw e;
+        this.failedAt[i] = Date.now();
+        last = e;
+      }
+    }
+    throw last ?? new KmipTransportError('no KMS URL configured');
+  }
+
+  call(op: TtlvStructure): Promise<TtlvStructure> {
+    return this.attempt((c) => c.call(op));
+  }
+
+  batch(ops: TtlvStructure[], opts?: BatchOptions): Promise<BatchResult[]> {
+    return this.attempt((c) => c.batch(ops, opts));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.close().catch(() => undefined)));
+  }
+}
