@@ -297,6 +297,8 @@ export interface CryptoParams {
   ivLength?: number;
   saltLength?: number;
   maskGeneratorHashing?: string;
+  /** The OAEP label (KMIP 2.1 PSource). */
+  pSource?: Uint8Array;
 }
 
 /**
@@ -314,6 +316,7 @@ export function cryptographicParameters(p: CryptoParams): TtlvStructure | undefi
     p.tagLength !== undefined ? T.int('TagLength', p.tagLength) : undefined,
     p.saltLength !== undefined ? T.int('SaltLength', p.saltLength) : undefined,
     p.maskGeneratorHashing !== undefined ? T.enum('MaskGeneratorHashingAlgorithm', p.maskGeneratorHashing) : undefined,
+    p.pSource !== undefined ? T.bytes('PSource', p.pSource) : undefined,
   ]);
   return nodes.length > 0 ? T.struct('CryptographicParameters', nodes) : undefined;
 }

@@ -107,7 +107,7 @@ const READERS: ReadonlyMap<number, Reader> = new Map<number, Reader>([
   [CKA.ID, (c) => (c.cls === CKO.DATA ? INVALID : bytes(objectId(c.object)))],
   [CKA.START_DATE, (c) => (isKey(c) || c.cls === CKO.CERTIFICATE ? emptyDate : INVALID)],
   [CKA.END_DATE, (c) => (isKey(c) || c.cls === CKO.CERTIFICATE ? emptyDate : INVALID)],
-  [CKA.DERIVE, usage(isSecretOrPrivate, USAGE_MASK.DeriveKey | USAGE_MASK.KeyAgreement)],
+  [CKA.DERIVE, usage(isKey, USAGE_MASK.DeriveKey | USAGE_MASK.KeyAgreement)],
   [CKA.LOCAL, (c) => (isKey(c) ? bool(false) : INVALID)],
   [CKA.KEY_GEN_MECHANISM, (c) => (isKey(c) ? ulong(-1) : INVALID)],
   [CKA.ALLOWED_MECHANISMS, (c) => (isKey(c) ? { value: { kind: 'mechanisms', value: allowedMechanisms(c) } } : INVALID)],

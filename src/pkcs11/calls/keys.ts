@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { T } from '../../kmip/ttlv';
 import { objectAttributes, symmetricKeyObject, type CryptoParams, type KeyPairSpec } from '../../kmip/requests';
 import { readUniqueIdentifier } from '../../kmip/responses';
-import { CKA, CKD, CKF, CKK, CKO, CKR } from '../constants';
+import { CKA, CKD, CKF, CKK, CKO, CKR, CKZ } from '../constants';
 import { fail, kmipFailure } from '../errors';
 import { curveFromEcParams } from '../key-material';
 import { HASH_BY_MECHANISM, HASH_BY_MGF, HASHES, mechanismSpec } from '../mechanisms';
@@ -120,8 +120,8 @@ function wrapParams(mechanism: Mechanism): CryptoParams {
     if (p.kind !== 'oaep') fail(CKR.MECHANISM_PARAM_INVALID, 'CKM_RSA_PKCS_OAEP needs CK_RSA_PKCS_OAEP_PARAMS');
     const hash = HASH_BY_MECHANISM.get(p.hashAlg);
     const mgf = HASH_BY_MGF.get(p.mgf);
-    if (!hash || !mgf || (p.sourceData && p.sourceData.length > 0)) fail(CKR.MECHANISM_PARAM_INVALID, 'unsupported OAEP parameters');
-    return { padding: 'OAEP', hashing: HASHES[hash].kmip, maskGeneratorHashing: HASHES[mgf].kmip };
+    if (!hash || !mgf || (p.source !== 0 && p.source !== CKZ.DATA_SPECIFIED)) fail(CKR.MECHANISM_PARAM_INVALID, 'unsupported OAEP parameters');
+    return { padding: 'OAEP', hashing: HASHES[hash].kmip, maskGeneratorHashing: HASHES[mgf].kmip, ...(p.sourceData && p.sourceData.length > 0 ? { pSource: p.sourceData } : {}) };
   }
   if (cipher.mode === 'NISTKeyWrap' || cipher.mode === 'AESKeyWrapPadding') {
     if (p.kind !== 'none') fail(CKR.MECHANISM_PARAM_INVALID, 'AES key wrap with a non-default IV is not supported');

@@ -32,8 +32,8 @@ function cipherRequest(kind: CipherKind, mechanism: Mechanism): CipherRequest {
     const mgf = HASH_BY_MGF.get(p.mgf);
     if (!hash || !mgf) fail(CKR.MECHANISM_PARAM_INVALID, 'unsupported OAEP hash or MGF');
     if (p.source !== 0 && p.source !== CKZ.DATA_SPECIFIED) fail(CKR.MECHANISM_PARAM_INVALID, 'unsupported OAEP source');
-    if (p.sourceData && p.sourceData.length > 0) fail(CKR.MECHANISM_PARAM_INVALID, 'OAEP labels are not supported');
-    return { options: { padding: 'OAEP', hashing: HASHES[hash].kmip, maskGeneratorHashing: HASHES[mgf].kmip }, tagBytes: 0, blockAligned: false };
+    const label = p.sourceData && p.sourceData.length > 0 ? { pSource: p.sourceData } : {};
+    return { options: { padding: 'OAEP', hashing: HASHES[hash].kmip, maskGeneratorHashing: HASHES[mgf].kmip, ...label }, tagBytes: 0, blockAligned: false };
   }
   const base: EncryptOptions = { algorithm: 'AES', mode: kind.mode, padding: kind.padding };
   switch (kind.mode) {
@@ -108,7 +108,8 @@ export class CipherOperation {
     if (decrypting && data.length < tagBytes) fail(CKR.ENCRYPTED_DATA_LEN_RANGE, 'shorter than the GCM tag');
     try {
       if (!decrypting) {
-        if (this.localPublicKey && this.spec.cipher?.family === 'rsa') return this.encryptLocally(data);
+        // Node's OAEP uses one hash for both the label and MGF1: other combinations go to the KMS.
+        if (this.localPublicKey && this.spec.cipher?.family === 'rsa' && options.maskGeneratorHashing === options.hashing) return this.encryptLocally(data);
         const result = await this.kms().encrypt(this.key.uid, data, options);
         return tagBytes > 0 ? Buffer.concat([result.data, result.tag ?? Buffer.alloc(0)]) : result.data;
       }
@@ -131,6 +132,7 @@ export class CipherOperation {
         key: createPublicKey({ key: info.spki, format: 'der', type: 'spki' }),
         padding: oaep ? constants.RSA_PKCS1_OAEP_PADDING : constants.RSA_PKCS1_PADDING,
         ...(oaep && hash ? { oaepHash: hash.node } : {}),
+        ...(oaep && this.request.options.pSource ? { oaepLabel: Buffer.from(this.request.options.pSource) } : {}),
       }, data);
     } catch {
       return fail(CKR.DATA_LEN_RANGE, 'the data does not fit this RSA key and padding');

@@ -10,7 +10,8 @@ import type { CallOutcome, OutBuffer } from '../types';
 export function deliver(out: OutBuffer, data: Uint8Array): { outcome: CallOutcome; delivered: boolean } {
   if (!out.present) return { outcome: { rv: CKR.OK, outputs: [{ length: data.length }] }, delivered: false };
   if (out.capacity < data.length) return { outcome: { rv: CKR.BUFFER_TOO_SMALL, outputs: [{ length: data.length }] }, delivered: false };
-  return { outcome: { rv: CKR.OK, outputs: [{ length: data.length, data }] }, delivered: true };
+  // A copy: ending the operation wipes the operation's own buffers before the reply is encoded.
+  return { outcome: { rv: CKR.OK, outputs: [{ length: data.length, data: Buffer.from(data) }] }, delivered: true };
 }
 
 /**

@@ -84,7 +84,8 @@ export class SignatureOperation {
     }
     if (single === undefined) return { data: this.input.take() };
     // Mechanisms without a hash: RSA_PKCS takes a DigestInfo, PSS and ECDSA take a digest.
-    if (this.kind.family === 'rsa-pkcs1' || this.kind.family === 'rsa-pss' || this.kind.family === 'ecdsa') return { digested: Buffer.from(single) };
+    if (this.kind.family === 'ecdsa') return { digested: ecdsaInput(Buffer.from(single), this.keyBits) };
+    if (this.kind.family === 'rsa-pkcs1' || this.kind.family === 'rsa-pss') return { digested: Buffer.from(single) };
     return { data: Buffer.from(single) };
   }
 
@@ -112,9 +113,6 @@ export class SignatureOperation {
     if (!('digested' in input)) return input;
     if (this.kind.family === 'rsa-pss' && input.digested.length !== HASHES[hashOf(this.params)].length) {
       fail(CKR.DATA_LEN_RANGE, 'the PSS input must be a digest of the named hash');
-    }
-    if (this.kind.family === 'ecdsa' && !this.kind.hash && !HASH_BY_LENGTH.has(input.digested.length)) {
-      fail(CKR.DATA_LEN_RANGE, 'CKM_ECDSA signs a SHA-1 or SHA-2 digest');
     }
     if (this.kind.family === 'rsa-pkcs1' && !this.kind.hash && input.digested.length > Math.ceil(this.keyBits / 8) - 11) {
       fail(CKR.DATA_LEN_RANGE, 'too long for PKCS#1 v1.5 with this key');
@@ -172,6 +170,21 @@ export class SignatureOperation {
     }
     fail(CKR.FUNCTION_FAILED, 'no local verifier for this mechanism');
   }
+}
+
+/**
+ * CKM_ECDSA signs any input: ECDSA takes its leftmost bits up to the order's size. Padding
+ * on the left (shorter input) or cutting on the right (longer) to the curve's size gives
+ * the same integer, and a length the KMS accepts as a digest.
+ */
+function ecdsaInput(input: Buffer, keyBits: number): Buffer {
+  const target = keyBits > 384 ? 64 : Math.ceil(keyBits / 8);
+  if (input.length > target) {
+    // P-521's order is not a whole number of bytes: cutting would need a bit shift.
+    if (keyBits > 384) fail(CKR.DATA_LEN_RANGE, 'CKM_ECDSA on P-521 signs at most 64 bytes');
+    return input.subarray(0, target);
+  }
+  return Buffer.concat([Buffer.alloc(target - input.length), input]);
 }
 
 function hashOf(params: CryptoParams): HashName {
