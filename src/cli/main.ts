@@ -4,6 +4,7 @@ import { registerCrypto } from './commands/crypto';
 import { registerData } from './commands/data';
 import { registerFileCrypto } from './commands/file-crypto';
 import { registerKeys } from './commands/keys';
+import { registerModule } from './commands/module';
 import { registerObjects } from './commands/objects';
 import { registerServe } from './commands/serve';
 import { describeFailure } from './errors';
@@ -35,6 +36,7 @@ function buildProgram(rt: Runtime): Command {
   registerObjects(program, rt);
   registerFileCrypto(program, rt);
   registerCrypto(program, rt);
+  registerModule(program, rt);
   return program;
 }
 

@@ -1,0 +1,53 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { EXIT } from '../../src/cli/exit-codes';
+import { MODULE_PATH } from '../support/module';
+import { startTestServer } from '../support/server';
+import { cli, jsonOf } from './harness';
+
+interface Check { name: string; verdict: string; detail: string }
+
+t.test('module-path, install-module and doctor', async (t) => {
+  const server = await startTestServer(t);
+  const home = mkdtempSync(join(tmpdir(), 'p11kms-home-'));
+  t.teardown(() => rmSync(home, { recursive: true, force: true }));
+  const env = { P11KMS_SERVER_URL: server.url, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), PATH: process.env['PATH'] };
+
+  const path = await cli(['module-path'], env);
+  t.equal(path.code, EXIT.OK);
+  t.equal(path.stdout.trim(), MODULE_PATH, 'the absolute path of the built module');
+  t.ok(existsSync(path.stdout.trim()));
+
+  const before = await cli(['--json', 'doctor'], env);
+  t.equal(before.code, EXIT.OK, `doctor passes: ${before.stdout}`);
+  const verdicts = new Map(jsonOf<Check[]>(before).map((c) => [c.name, c.verdict]));
+  t.equal(verdicts.get('configuration'), 'ok');
+  t.equal(verdicts.get(`slot 0 (p11kms): KMS ${server.url}`), 'ok', 'the KMS is reachable');
+  t.equal(verdicts.get('slot 0 (p11kms): authentication'), 'ok', 'the credentials are accepted');
+  t.equal(verdicts.get('hosting'), 'ok', 'a C host gets the embedded runtime');
+  t.equal(verdicts.get('p11-kit registration'), 'warn', 'not registered yet');
+
+  const installed = await cli(['install-module', '--user'], env);
+  t.equal(installed.code, EXIT.OK);
+  const file = join(home, '.config', 'pkcs11', 'modules', 'p11kms.module');
+  t.match(readFileSync(file, 'utf8'), `module: ${MODULE_PATH}`);
+  t.match(readFileSync(file, 'utf8'), 'critical: no');
+
+  const after = await cli(['doctor'], env);
+  t.equal(after.code, EXIT.OK);
+  t.match(after.stdout, /^ok {4}p11-kit registration: .*p11kms\.module$/m, 'doctor sees the registration');
+});
+
+t.test('doctor fails clearly when the KMS is unreachable or nothing is configured', async (t) => {
+  const home = mkdtempSync(join(tmpdir(), 'p11kms-home-'));
+  t.teardown(() => rmSync(home, { recursive: true, force: true }));
+  const down = await cli(['doctor'], { P11KMS_SERVER_URL: 'http://127.0.0.1:9', HOME: home, PATH: process.env['PATH'] });
+  t.equal(down.code, EXIT.NEGATIVE);
+  t.match(down.stdout, /^FAIL {2}slot 0 \(p11kms\): KMS http:\/\/127\.0\.0\.1:9: cannot reach the KMS/m);
+
+  const none = await cli(['doctor'], { HOME: home, PATH: process.env['PATH'] });
+  t.equal(none.code, EXIT.NEGATIVE);
+  t.match(none.stdout, /^FAIL {2}configuration: no slots/m);
+});
