@@ -99,6 +99,12 @@ export class Token {
       if (e instanceof Error && 'rv' in e && (e as { rv: number }).rv === invalid) this.handles.retire(handle);
       throw e;
     }
+    // KMIP keeps a destroyed object's metadata (GetAttributes still answers): for PKCS#11 it is gone.
+    if (object.state === 'Destroyed' || object.state === 'Destroyed_Compromised') {
+      this.handles.retire(handle);
+      session.slot.store.invalidate(object.uid);
+      fail(invalid, `object ${handle} was destroyed`);
+    }
     const context = this.contextFor(session, object);
     if (!context || !this.visible(session, context.cls)) fail(invalid, `object ${handle} is not visible here`);
     return context;

@@ -51,7 +51,7 @@ async function checkKey(context: ObjectContext, mechanism: Mechanism, name: Excl
   const usage = USAGE[name];
   const spec = mechanismSpec(mechanism.type);
   if (!spec || (spec.flags & usage.flag) === 0) fail(CKR.MECHANISM_INVALID, `mechanism 0x${mechanism.type.toString(16)} cannot ${name}`);
-  if (!usage.classes.includes(context.cls) || !spec.keyTypes.includes(context.keyType)) fail(CKR.KEY_TYPE_INCONSISTENT, `this key cannot ${name} with this mechanism`);
+  if (!usage.classes.includes(context.cls) || !spec.keyTypes.includes(context.keyType)) fail(CKR.KEY_TYPE_INCONSISTENT, `a key of class ${context.cls} and type 0x${context.keyType.toString(16)} cannot ${name} with mechanism 0x${mechanism.type.toString(16)}`);
   const allowed = await readAttribute(context, usage.attribute);
   if ('value' in allowed && allowed.value.value === false) fail(CKR.KEY_FUNCTION_NOT_PERMITTED, `the key's CKA_${name.toUpperCase()} is false`);
   const bits = keyBits(context);
