@@ -10,7 +10,7 @@ node native/gen-calls.js --check
 sources="$(bash scripts/native-sources.sh)"
 mkdir -p build/Release
 prebuilt=prebuilds/linux-x64
-if [ -f "$prebuilt/SOURCES.sha256" ] && [ "$(cat "$prebuilt/SOURCES.sha256")" = "$sources" ] \
+if [ -z "${P11KMS_IGNORE_PREBUILDS:-}" ] && [ -f "$prebuilt/SOURCES.sha256" ] && [ "$(cat "$prebuilt/SOURCES.sha256")" = "$sources" ] \
    && [ -f "$prebuilt/libp11kms.so" ] && [ -f "$prebuilt/libp11kms-node.so" ]; then
   if [ "$(cat build/Release/SOURCES.sha256 2>/dev/null)" != "$sources" ]; then
     echo "native: using the matching prebuild in $prebuilt"

@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -f build/Release/SOURCES.sha256
-bash scripts/build-native.sh
+P11KMS_IGNORE_PREBUILDS=1 bash scripts/build-native.sh
