@@ -1,7 +1,7 @@
 import type { KmipOperations } from '../kmip/client-operations';
 import type { ModuleConfig, SlotConfig } from './config';
 import { CKF, CKR, CKU } from './constants';
-import { fail, kmipFailure, Pkcs11Error } from './errors';
+import { fail, kmipFailure } from './errors';
 import { configuredCredentials, credentialsFromPin, KmsConnection } from './kms-connection';
 import { ObjectStore } from './object-store';
 
@@ -100,4 +100,3 @@ export class Slot {
   }
 }
 
-export { Pkcs11Error };

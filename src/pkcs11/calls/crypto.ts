@@ -1,5 +1,5 @@
 import { CKA, CKF, CKK, CKO, CKR } from '../constants';
-import { fail, Pkcs11Error } from '../errors';
+import { fail } from '../errors';
 import { mechanismSpec, type MechanismSpec } from '../mechanisms';
 import { readAttribute, type ObjectContext } from '../object-attributes';
 import { CipherOperation, type CipherDirection } from '../operations/cipher';
@@ -112,6 +112,9 @@ async function cipherSingle(token: Token, sessionHandle: number, name: 'encrypt'
 async function cipherUpdate(token: Token, sessionHandle: number, name: 'encrypt' | 'decrypt', data: Uint8Array, out: OutBuffer): Promise<CallOutcome> {
   const session = token.session(sessionHandle);
   const op = active(session, name);
+  // No output buffer is a length query (section 5.2): it reports the length and must not consume the input,
+  // or the application's real call that follows would add the same data a second time.
+  if (!out.present) return { rv: CKR.OK, outputs: [{ length: 0 }] };
   await step(session, name, () => op.update(data));
   // Output comes at Final: the KMS has no multi-part cipher, and the standard allows an empty update.
   return deliver(out, new Uint8Array()).outcome;
@@ -214,4 +217,3 @@ export async function digestKey(token: Token, sessionHandle: number, keyHandle: 
   });
 }
 
-export { Pkcs11Error };

@@ -2,7 +2,7 @@ import { T } from '../../kmip/ttlv';
 import { nameAttribute, tagsAttribute, type LocateFilter } from '../../kmip/requests';
 import { encodeAttributeValue } from '../attribute-kinds';
 import { CKA, CKO, CKR } from '../constants';
-import { fail, kmipFailure, Pkcs11Error } from '../errors';
+import { fail, kmipFailure } from '../errors';
 import { APPLICATION_TAG_PREFIX, ID_TAG_PREFIX, OBJECT_TYPE_BY_CLASS } from '../kms-object';
 import { readAttribute, type ObjectContext } from '../object-attributes';
 import { commonAttributes, objectFromTemplate, usageMask } from '../object-templates';
@@ -219,4 +219,3 @@ export async function setAttributeValue(token: Token, sessionHandle: number, obj
   return { rv: CKR.OK };
 }
 
-export { Pkcs11Error };

@@ -96,7 +96,8 @@ export class SignatureOperation {
 
   async verify(single: Uint8Array | undefined, signature: Uint8Array): Promise<void> {
     const input = this.collected(single);
-    if (this.kind.family !== 'eddsa' && this.kind.family !== 'hmac' && signature.length !== this.signatureLength()) {
+    // Every mechanism here has a fixed signature length (HMAC without _GENERAL is the full hash).
+    if (signature.length !== this.signatureLength()) {
       fail(CKR.SIGNATURE_LEN_RANGE, `a signature of ${signature.length} bytes, expected ${this.signatureLength()}`);
     }
     const local = this.localPublicKey !== undefined && (this.kind.family === 'eddsa' || this.kind.family === 'rsa-pkcs1');
