@@ -139,6 +139,13 @@ static void *reader_main(void *argument) {
 
 /* Called with lock held. */
 static int spawn_child(struct child_transport *t) {
+  if (t->fd >= 0) {
+    /* The previous child's socket: no writer may be half-way through a frame on it. */
+    pthread_mutex_lock(&t->write_lock);
+    close(t->fd);
+    t->fd = -1;
+    pthread_mutex_unlock(&t->write_lock);
+  }
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return -1;
 
