@@ -2,7 +2,7 @@ import { USAGE_MASK } from '../kmip/requests';
 import type { AttributeValue } from './attribute-kinds';
 import { CKA, CKC, CKK, CKO, CKF } from './constants';
 import type { PublicKeyInfo } from './key-material';
-import { keyType, objectClass, storedApplication, storedId, type KmsObject } from './kms-object';
+import { flag, keyType, LOCAL_TAG, objectClass, storedApplication, storedId, type KmsObject } from './kms-object';
 import { MECHANISMS } from './mechanisms';
 import type { ObjectStore } from './object-store';
 
@@ -40,6 +40,12 @@ const isKey = (c: ObjectContext): boolean => c.cls === CKO.SECRET_KEY || c.cls =
 const isSecretOrPrivate = (c: ObjectContext): boolean => c.cls === CKO.SECRET_KEY || c.cls === CKO.PRIVATE_KEY;
 const isSecretOrPublic = (c: ObjectContext): boolean => c.cls === CKO.SECRET_KEY || c.cls === CKO.PUBLIC_KEY;
 const isAsymmetric = (c: ObjectContext): boolean => c.cls === CKO.PRIVATE_KEY || c.cls === CKO.PUBLIC_KEY;
+
+/** Secret and private keys are always private; data objects unless created with CKA_PRIVATE=FALSE. */
+export function isPrivate(c: Pick<ObjectContext, 'cls' | 'object'>): boolean {
+  if (c.cls === CKO.SECRET_KEY || c.cls === CKO.PRIVATE_KEY) return true;
+  return c.cls === CKO.DATA && flag(c.object, 'private');
+}
 
 /** A usage the KMS mask allows; no mask (or Unrestricted) allows everything. */
 function allows(o: KmsObject, bit: number): boolean {
@@ -96,10 +102,10 @@ const READERS: ReadonlyMap<number, Reader> = new Map<number, Reader>([
   // Storage objects
   [CKA.CLASS, (c) => ulong(c.cls)],
   [CKA.TOKEN, (c) => bool(c.token)],
-  [CKA.PRIVATE, (c) => bool(c.cls === CKO.SECRET_KEY || c.cls === CKO.PRIVATE_KEY || c.cls === CKO.DATA)],
-  [CKA.MODIFIABLE, () => bool(true)],
-  [CKA.COPYABLE, (c) => bool(c.cls !== CKO.PRIVATE_KEY && !(c.cls === CKO.SECRET_KEY && (c.object.sensitive || !c.object.extractable)))],
-  [CKA.DESTROYABLE, () => bool(true)],
+  [CKA.PRIVATE, (c) => bool(isPrivate(c))],
+  [CKA.MODIFIABLE, (c) => bool(flag(c.object, 'modifiable'))],
+  [CKA.COPYABLE, (c) => bool(flag(c.object, 'copyable') && c.cls !== CKO.PRIVATE_KEY && !(c.cls === CKO.SECRET_KEY && (c.object.sensitive || !c.object.extractable)))],
+  [CKA.DESTROYABLE, (c) => bool(flag(c.object, 'destroyable'))],
   [CKA.LABEL, (c) => text(c.object.label ?? '')],
   [CKA.UNIQUE_ID, (c) => text(c.object.uid)],
   // Keys
@@ -108,7 +114,7 @@ const READERS: ReadonlyMap<number, Reader> = new Map<number, Reader>([
   [CKA.START_DATE, (c) => (isKey(c) || c.cls === CKO.CERTIFICATE ? emptyDate : INVALID)],
   [CKA.END_DATE, (c) => (isKey(c) || c.cls === CKO.CERTIFICATE ? emptyDate : INVALID)],
   [CKA.DERIVE, usage(isKey, USAGE_MASK.DeriveKey | USAGE_MASK.KeyAgreement)],
-  [CKA.LOCAL, (c) => (isKey(c) ? bool(false) : INVALID)],
+  [CKA.LOCAL, (c) => (isKey(c) ? bool(c.object.tags.includes(LOCAL_TAG)) : INVALID)],
   [CKA.KEY_GEN_MECHANISM, (c) => (isKey(c) ? ulong(-1) : INVALID)],
   [CKA.ALLOWED_MECHANISMS, (c) => (isKey(c) ? { value: { kind: 'mechanisms', value: allowedMechanisms(c) } } : INVALID)],
   [CKA.ENCRYPT, usage(isSecretOrPublic, USAGE_MASK.Encrypt)],

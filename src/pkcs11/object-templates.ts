@@ -6,7 +6,7 @@ import {
 import { CKA, CKC, CKK, CKO, CKR } from './constants';
 import { fail } from './errors';
 import { curveFromEcParams } from './key-material';
-import { APPLICATION_TAG_PREFIX, ID_TAG_PREFIX } from './kms-object';
+import { APPLICATION_TAG_PREFIX, FALSE_TAG_PREFIX, ID_TAG_PREFIX, LOCAL_TAG } from './kms-object';
 import type { Template } from './template';
 
 /**
@@ -38,9 +38,18 @@ export function usageMask(t: Template): number | undefined {
   return bits.reduce((mask, [type, bit]) => (t.bool(type) ? mask | bit : mask), 0);
 }
 
-/** Label, tags (the slot's filter, CKA_ID, CKA_APPLICATION) and protection for a new object. */
-export function commonAttributes(t: Template, slotTags: readonly string[]): ObjectAttributes {
+const FLAG_ATTRIBUTES: ReadonlyArray<[number, string]> = [
+  [CKA.PRIVATE, 'private'], [CKA.MODIFIABLE, 'modifiable'], [CKA.COPYABLE, 'copyable'], [CKA.DESTROYABLE, 'destroyable'],
+];
+
+/**
+ * Label, tags (the slot's filter, CKA_ID, CKA_APPLICATION, storage flags set to FALSE, and
+ * whether the module generated the key) and protection for a new object.
+ */
+export function commonAttributes(t: Template, slotTags: readonly string[], generated = false): ObjectAttributes {
   const tags = [...slotTags];
+  for (const [type, name] of FLAG_ATTRIBUTES) if (t.bool(type) === false) tags.push(FALSE_TAG_PREFIX + name);
+  if (generated) tags.push(LOCAL_TAG);
   const id = t.bytes(CKA.ID);
   if (id !== undefined && id.length > 0) tags.push(ID_TAG_PREFIX + id.toString('hex'));
   const application = t.string(CKA.APPLICATION);

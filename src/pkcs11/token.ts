@@ -3,7 +3,7 @@ import { ConfigError, loadModuleConfig, type ModuleConfig } from './config';
 import { fail } from './errors';
 import { HandleTable } from './handles';
 import type { KmsObject } from './kms-object';
-import { objectContext, type ObjectContext } from './object-attributes';
+import { isPrivate, objectContext, type ObjectContext } from './object-attributes';
 import { Session } from './session';
 import { Slot } from './slot';
 
@@ -79,8 +79,9 @@ export class Token {
   }
 
   /** Private objects are out of sight until the user logs in, where the token needs a login. */
-  visible(session: Session, cls: number): boolean {
+  visible(session: Session, cls: number, object?: KmsObject): boolean {
     if (!session.slot.loginRequired || session.slot.login !== 'public') return true;
+    if (object) return !isPrivate({ cls, object });
     return cls === CKO.PUBLIC_KEY || cls === CKO.CERTIFICATE;
   }
 
@@ -106,7 +107,7 @@ export class Token {
       fail(invalid, `object ${handle} was destroyed`);
     }
     const context = this.contextFor(session, object);
-    if (!context || !this.visible(session, context.cls)) fail(invalid, `object ${handle} is not visible here`);
+    if (!context || !this.visible(session, context.cls, context.object)) fail(invalid, `object ${handle} is not visible here`);
     return context;
   }
 

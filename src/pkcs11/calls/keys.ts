@@ -42,7 +42,9 @@ export async function generateKey(token: Token, sessionHandle: number, mechanism
     const uid = await session.slot.kms().create({
       algorithm: aes ? 'AES' : 'HMACSHA256',
       length: bytes * 8,
-      ...commonAttributes(template, session.slot.config.tags),
+      ...commonAttributes(template, session.slot.config.tags, true),
+      // A key made on the KMS stays there unless the application asks otherwise.
+      sensitive: template.bool(CKA.SENSITIVE) ?? true,
       ...(mask !== undefined ? { usageMask: mask } : {}),
     });
     return { rv: CKR.OK, outputs: [adopt(token, session, uid, isTokenObject)] };
@@ -89,7 +91,7 @@ export async function generateKeyPair(token: Token, sessionHandle: number, mecha
   const keyPair = keyPairSpec(spec.generates, pub, priv);
   // One CKA_ID and one label for both halves: whichever template names them.
   const shared = Template.decode([...rawPublic.filter((a) => a.type === CKA.ID || a.type === CKA.LABEL), ...rawPrivate.filter((a) => a.type === CKA.ID || a.type === CKA.LABEL)], token.host.ulongSize);
-  const common = commonAttributes(shared, session.slot.config.tags);
+  const common = commonAttributes(shared, session.slot.config.tags, true);
   const privateMask = usageMask(priv);
   const publicMask = usageMask(pub);
   const extractable = priv.bool(CKA.EXTRACTABLE);

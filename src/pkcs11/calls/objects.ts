@@ -3,7 +3,7 @@ import { nameAttribute, tagsAttribute, type LocateFilter } from '../../kmip/requ
 import { encodeAttributeValue } from '../attribute-kinds';
 import { CKA, CKO, CKR } from '../constants';
 import { fail, kmipFailure } from '../errors';
-import { APPLICATION_TAG_PREFIX, ID_TAG_PREFIX, OBJECT_TYPE_BY_CLASS } from '../kms-object';
+import { APPLICATION_TAG_PREFIX, flag, ID_TAG_PREFIX, OBJECT_TYPE_BY_CLASS } from '../kms-object';
 import { readAttribute, type ObjectContext } from '../object-attributes';
 import { commonAttributes, objectFromTemplate, usageMask } from '../object-templates';
 import type { Session } from '../session';
@@ -72,7 +72,7 @@ export async function findObjectsInit(token: Token, sessionHandle: number, raw: 
   const found: number[] = [];
   for (const object of await slot.store.search(filter)) {
     const context = token.contextFor(session, object);
-    if (!context || !token.visible(session, context.cls)) continue;
+    if (!context || !token.visible(session, context.cls, object)) continue;
     if (await matches(context, template)) found.push(token.handleFor(session, object.uid));
   }
   session.find = { handles: found, next: 0 };
@@ -162,6 +162,7 @@ export async function destroyObject(token: Token, sessionHandle: number, objectH
   const session = token.session(sessionHandle);
   const context = await token.resolve(session, objectHandle);
   if (context.token && !session.readWrite) fail(CKR.SESSION_READ_ONLY, 'token objects need a read-write session');
+  if (!flag(context.object, 'destroyable')) fail(CKR.ACTION_PROHIBITED, 'the object was created with CKA_DESTROYABLE=FALSE');
   const kms = session.slot.kms();
   const uid = context.object.uid;
   try {
@@ -190,6 +191,7 @@ export async function setAttributeValue(token: Token, sessionHandle: number, obj
   const session = token.session(sessionHandle);
   const context = await token.resolve(session, objectHandle);
   if (context.token && !session.readWrite) fail(CKR.SESSION_READ_ONLY, 'token objects need a read-write session');
+  if (!flag(context.object, 'modifiable')) fail(CKR.ACTION_PROHIBITED, 'the object was created with CKA_MODIFIABLE=FALSE');
   const template = Template.decode(raw, token.host.ulongSize);
   for (const type of template.types()) {
     if (type === CKA.LABEL || type === CKA.ID || (type === CKA.APPLICATION && context.cls === CKO.DATA)) continue;
