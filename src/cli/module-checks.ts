@@ -28,10 +28,19 @@ export function modulePath(): string {
   return join(PACKAGE_ROOT, 'build', 'Release', 'libp11kms.so');
 }
 
-/** Where p11-kit looks for registrations: the system directory, then the user's. */
-export function moduleRegistryDirs(env: Readonly<Record<string, string | undefined>>): string[] {
+export const SYSTEM_MODULE_DIR = '/etc/pkcs11/modules';
+
+/** The user's registration directory; p11-kit skips it in programs running as root. */
+export function userModuleDir(env: Readonly<Record<string, string | undefined>>): string {
   const configHome = env['XDG_CONFIG_HOME'] || join(env['HOME'] || homedir(), '.config');
-  return ['/etc/pkcs11/modules', join(configHome, 'pkcs11', 'modules')];
+  return join(configHome, 'pkcs11', 'modules');
+}
+
+export const runningAsRoot = (): boolean => process.getuid?.() === 0;
+
+/** Where p11-kit looks for registrations for this user. */
+export function moduleRegistryDirs(env: Readonly<Record<string, string | undefined>>): string[] {
+  return runningAsRoot() ? [SYSTEM_MODULE_DIR] : [SYSTEM_MODULE_DIR, userModuleDir(env)];
 }
 
 function checkConfiguration(env: NodeJS.ProcessEnv): { check: Check; config?: ModuleConfig } {
@@ -119,7 +128,7 @@ function checkRegistration(env: Readonly<Record<string, string | undefined>>): C
       if (path && existsSync(path) && realpathSync.native(path) === target) return { name: 'p11-kit registration', verdict: 'ok', detail: join(dir, file) };
     }
   }
-  return { name: 'p11-kit registration', verdict: 'warn', detail: 'not registered: systemd-cryptenroll and GnuTLS will not see the token; run p11kms install-module' };
+  return { name: 'p11-kit registration', verdict: 'warn', detail: `not registered in ${moduleRegistryDirs(env).join(' or ')}: systemd-cryptenroll and GnuTLS will not see the token; run p11kms install-module` };
 }
 
 export async function runChecks(env: NodeJS.ProcessEnv): Promise<Check[]> {

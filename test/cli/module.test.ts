@@ -29,15 +29,23 @@ t.test('module-path, install-module and doctor', async (t) => {
   t.equal(verdicts.get('hosting'), 'ok', 'a C host gets the embedded runtime');
   t.equal(verdicts.get('p11-kit registration'), 'warn', 'not registered yet');
 
-  const installed = await cli(['install-module', '--user'], env);
+  // p11-kit reads only /etc/pkcs11/modules for root; a user registers in ~/.config.
+  const root = process.getuid?.() === 0;
+  const name = `p11kms-cli-test-${process.pid}`;
+  const installed = await cli(root ? ['install-module', '--name', name] : ['install-module', '--user', '--name', name], env);
   t.equal(installed.code, EXIT.OK);
-  const file = join(home, '.config', 'pkcs11', 'modules', 'p11kms.module');
+  const file = root ? join('/etc/pkcs11/modules', `${name}.module`) : join(home, '.config', 'pkcs11', 'modules', `${name}.module`);
+  t.teardown(() => rmSync(file, { force: true }));
   t.match(readFileSync(file, 'utf8'), `module: ${MODULE_PATH}`);
   t.match(readFileSync(file, 'utf8'), 'critical: no');
 
   const after = await cli(['doctor'], env);
   t.equal(after.code, EXIT.OK);
-  t.match(after.stdout, /^ok {4}p11-kit registration: .*p11kms\.module$/m, 'doctor sees the registration');
+  t.match(after.stdout, /^ok {4}p11-kit registration: .*\.module$/m, 'doctor sees the registration');
+  if (root) {
+    const refused = await cli(['install-module', '--user'], env);
+    t.equal(refused.code, EXIT.USAGE, 'root cannot register per user: p11-kit would not read it');
+  }
 });
 
 t.test('doctor fails clearly when the KMS is unreachable or nothing is configured', async (t) => {

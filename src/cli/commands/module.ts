@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { EXIT } from '../exit-codes';
-import { moduleRegistryDirs, modulePath, runChecks } from '../module-checks';
+import { modulePath, runChecks, runningAsRoot, SYSTEM_MODULE_DIR, userModuleDir } from '../module-checks';
 import type { Runtime } from '../runtime';
 
 const MARK = { ok: 'ok  ', warn: 'warn', fail: 'FAIL', skip: 'skip' } as const;
@@ -22,8 +22,11 @@ export function registerModule(program: Command, rt: Runtime): void {
     .option('--dir <dir>', 'write the .module file into this directory')
     .option('--name <name>', 'file name, without .module', 'p11kms')
     .action(rt.action<{ user?: boolean; dir?: string; name: string }>(async ({ out, io }, _args, o) => {
-      const dirs = moduleRegistryDirs(io.env);
-      const dir = o.dir ?? (o.user ? dirs[1] : dirs[0]) ?? '/etc/pkcs11/modules';
+      if (o.user && runningAsRoot() && o.dir === undefined) {
+        out.error('p11-kit ignores user configuration in programs running as root: register without --user');
+        return EXIT.USAGE;
+      }
+      const dir = o.dir ?? (o.user ? userModuleDir(io.env) : SYSTEM_MODULE_DIR);
       mkdirSync(dir, { recursive: true });
       const file = join(dir, `${o.name}.module`);
       // critical: no — a KMS that is down must not make p11-kit refuse every other module.
