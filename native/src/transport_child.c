@@ -48,6 +48,10 @@ struct child_transport {
    * with the same configuration as the one that died. */
   uint8_t *initialize_frame;
   size_t initialize_length;
+  /* Set while a restarted child is being re-initialised: other calls wait for it, or
+   * they would reach a runtime with no configuration (and, say, see no slots). */
+  int replaying;
+  pthread_cond_t replayed;
 };
 
 static void deadline_after(struct timespec *deadline, unsigned ms) {
@@ -267,6 +271,7 @@ static int child_call(struct p11_transport *base, uint8_t *request, size_t reque
   if (p11f_header_decode(request, &header) != 0) return -1;
 
   pthread_mutex_lock(&t->lock);
+  while (t->replaying) pthread_cond_wait(&t->replayed, &t->lock);
   int restarted = 0;
   if (!t->running) {
     if (spawn_child(t) != 0) {
@@ -274,6 +279,7 @@ static int child_call(struct p11_transport *base, uint8_t *request, size_t reque
       return -1;
     }
     restarted = t->initialize_frame != NULL && header.function != P11F_CALL_Initialize;
+    t->replaying = restarted;
   }
   if (header.function == P11F_CALL_Initialize) {
     uint8_t *copy = malloc(request_length);
@@ -290,11 +296,17 @@ static int child_call(struct p11_transport *base, uint8_t *request, size_t reque
     uint8_t *replay_response = NULL;
     size_t replay_length = 0;
     uint8_t *replay = malloc(t->initialize_length);
-    if (!replay) return -1;
-    memcpy(replay, t->initialize_frame, t->initialize_length);
-    int ok = exchange(t, replay, t->initialize_length, &replay_response, &replay_length);
-    free(replay);
-    free(replay_response);
+    int ok = -1;
+    if (replay) {
+      memcpy(replay, t->initialize_frame, t->initialize_length);
+      ok = exchange(t, replay, t->initialize_length, &replay_response, &replay_length);
+      free(replay);
+      free(replay_response);
+    }
+    pthread_mutex_lock(&t->lock);
+    t->replaying = 0;
+    pthread_cond_broadcast(&t->replayed);
+    pthread_mutex_unlock(&t->lock);
     if (ok != 0) return -1;
     p11_log(P11_LOG_INFO, "child runtime restarted and re-initialised");
   }
@@ -337,6 +349,7 @@ struct p11_transport *p11_transport_child_open(const char *package_root, char *r
   t->fd = -1;
   pthread_mutex_init(&t->lock, NULL);
   pthread_mutex_init(&t->write_lock, NULL);
+  pthread_cond_init(&t->replayed, NULL);
   pthread_mutex_lock(&t->lock);
   int started = spawn_child(t);
   pthread_mutex_unlock(&t->lock);
