@@ -4,7 +4,7 @@
 
 #define P11F_PROTOCOL_MAJOR 1
 #define P11F_PROTOCOL_MINOR 0
-#define P11F_SCHEMA_DIGEST "3ab327943340c02f0828c8285eb51b7c33e1793ffac479153054c837b33cf63a"
+#define P11F_SCHEMA_DIGEST "368ea37b17aea746050caf94352522793a06a066e2da4089637f96b28f013abf"
 
 enum p11f_call {
   P11F_CALL_Initialize = 1,
@@ -79,7 +79,7 @@ enum p11f_param_kind {
 struct p11f_call_signature { unsigned id; const char *name; const char *req; const char *res; };
 
 static const struct p11f_call_signature p11f_call_signatures[] = {
-  { 1, "Initialize", "uuyaa", "" },
+  { 1, "Initialize", "uuyaau", "" },
   { 2, "Finalize", "", "" },
   { 3, "GetSlotList", "yl", "L" },
   { 4, "GetSlotInfo", "u", "s64s32uyyyy" },

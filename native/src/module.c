@@ -58,13 +58,19 @@ void p11_module_leave(void) {
   pthread_mutex_unlock(&state_lock);
 }
 
+/* CKF_LIBRARY_CANT_CREATE_OS_THREADS is no reason to refuse: the child-process hosting
+ * creates no thread in the host (it starts a process, and the calling threads read the
+ * socket themselves), so such an application gets that hosting. GnuTLS sets this flag. */
+static int may_create_threads(const CK_C_INITIALIZE_ARGS *args) {
+  return !args || !(args->flags & CKF_LIBRARY_CANT_CREATE_OS_THREADS);
+}
+
 static CK_RV check_initialize_arguments(const CK_C_INITIALIZE_ARGS *args) {
   if (!args) return CKR_OK;
   if (args->pReserved) return CKR_ARGUMENTS_BAD;
   int callbacks = (args->CreateMutex != NULL) + (args->DestroyMutex != NULL) + (args->LockMutex != NULL) +
                   (args->UnlockMutex != NULL);
   if (callbacks != 0 && callbacks != 4) return CKR_ARGUMENTS_BAD;
-  if (args->flags & CKF_LIBRARY_CANT_CREATE_OS_THREADS) return CKR_NEED_TO_CREATE_THREADS;
   /* The runtime's threads wait on condition variables, which the application's mutex
    * callbacks cannot provide: only OS locking will do. */
   if (callbacks == 4 && !(args->flags & CKF_OS_LOCKING_OK)) return CKR_CANT_LOCK;
@@ -81,10 +87,11 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs) {
     pthread_mutex_unlock(&state_lock);
     return CKR_CRYPTOKI_ALREADY_INITIALIZED;
   }
-  struct p11_transport *acquired = p11_runtime_acquire(hosting_reason, sizeof(hosting_reason));
+  int threads_allowed = may_create_threads(pInitArgs);
+  struct p11_transport *acquired = p11_runtime_acquire(threads_allowed, hosting_reason, sizeof(hosting_reason));
   if (!acquired) {
     pthread_mutex_unlock(&state_lock);
-    return CKR_FUNCTION_FAILED;
+    return threads_allowed ? CKR_FUNCTION_FAILED : CKR_NEED_TO_CREATE_THREADS;
   }
   struct p11_call call;
   p11_call_begin_direct(&call, P11F_CALL_Initialize, acquired);
@@ -94,6 +101,7 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs) {
   p11_put_byte(&call, *(uint8_t *)&probe);
   p11_put_bytes(&call, P11F_SCHEMA_DIGEST, sizeof(P11F_SCHEMA_DIGEST) - 1);
   p11_put_bytes(&call, hosting_reason, strlen(hosting_reason));
+  p11_put_ulong(&call, 0); /* the handle base; a restarted child runtime gets a higher one */
   rv = p11_call_end(&call, p11_call_run(&call));
   if (rv == CKR_OK) {
     transport = acquired;

@@ -47,7 +47,7 @@ static int host_runs_node(void) {
          dlsym(RTLD_DEFAULT, "_ZN2v86Isolate10GetCurrentEv") != NULL;
 }
 
-struct p11_transport *p11_runtime_acquire(char *reason, size_t reason_size) {
+struct p11_transport *p11_runtime_acquire(int threads_allowed, char *reason, size_t reason_size) {
   if (current) {
     snprintf(reason, reason_size, "%s (already running)", current->mode);
     return current;
@@ -64,6 +64,9 @@ struct p11_transport *p11_runtime_acquire(char *reason, size_t reason_size) {
 
   if (want_child)
     snprintf(why_not_embedded, sizeof(why_not_embedded), "P11KMS_HOSTING=child");
+  else if (!threads_allowed)
+    snprintf(why_not_embedded, sizeof(why_not_embedded),
+             "the application does not let the library create threads (CKF_LIBRARY_CANT_CREATE_OS_THREADS)");
   else if (embedded_unavailable)
     snprintf(why_not_embedded, sizeof(why_not_embedded), "%s", unavailable_reason);
   else if (host_runs_node())

@@ -5,8 +5,9 @@
 #include "transport.h"
 
 /* Returns the transport for this process, starting one on first use. The reason the
- * hosting was chosen is written to reason. NULL when no hosting can start. */
-struct p11_transport *p11_runtime_acquire(char *reason, size_t reason_size);
+ * hosting was chosen is written to reason. NULL when no hosting can start. Without
+ * threads_allowed, only a hosting that creates no thread in the host is started. */
+struct p11_transport *p11_runtime_acquire(int threads_allowed, char *reason, size_t reason_size);
 
 /* Called in a child after fork(): the parent's runtime is unreachable from here. */
 void p11_runtime_forget_after_fork(void);

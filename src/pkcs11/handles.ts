@@ -35,6 +35,11 @@ export class HandleTable {
     this.byKey.delete(`${ref.slotId}\u0000${ref.uid}`);
   }
 
+  /** Numbers from here on are above base (see Token.initialize). */
+  rebase(base: number): void {
+    this.next = Math.max(this.next, base + 1);
+  }
+
   /** C_Finalize: forget every object but keep counting. */
   clear(): void {
     this.byHandle.clear();

@@ -156,7 +156,20 @@ export class KmsConnection extends KmipOperations {
     return this.attempt((c) => c.batch(ops, opts));
   }
 
+  /**
+   * Whether the KMS that answers speaks Cosmian's dialect (vendor `tag` attributes).
+   * http(s):// is Cosmian's JSON API; a kmip(s):// server is asked (DiscoverVersions, Query).
+   */
+  cosmianDialect(): Promise<boolean> {
+    return this.attempt(async (c) => (c instanceof KmipSocketClient ? (await c.dialect()).cosmian : true));
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.clients.map((c) => c.close().catch(() => undefined)));
   }
+}
+
+/** Whether a KMS keeps Cosmian's vendor tags: true unless it is a connection that says otherwise. */
+export function speaksCosmianDialect(kms: KmipOperations): Promise<boolean> {
+  return kms instanceof KmsConnection ? kms.cosmianDialect() : Promise.resolve(true);
 }

@@ -22,11 +22,14 @@ export interface KmsObject {
   links: Map<string, string>;
 }
 
-/** The attributes asked for in every GetAttributes, so one batch item brings all of them. */
-export const OBJECT_ATTRIBUTE_REFERENCES = [
+/** The standard KMIP attributes asked for in every GetAttributes, so one batch item brings all of them. */
+export const STANDARD_ATTRIBUTE_REFERENCES = [
   'ObjectType', 'CryptographicAlgorithm', 'CryptographicLength', 'CryptographicDomainParameters', 'CryptographicUsageMask',
-  'Name', 'State', 'Sensitive', 'Extractable', 'Link', 'tag',
+  'Name', 'State', 'Sensitive', 'Extractable', 'Link',
 ] as const;
+
+/** The same plus Cosmian's vendor tags, for servers that speak Cosmian's dialect. */
+export const OBJECT_ATTRIBUTE_REFERENCES = [...STANDARD_ATTRIBUTE_REFERENCES, 'tag'] as const;
 
 /** Tags p11kms writes for PKCS#11 attributes KMIP has no place for. */
 export const ID_TAG_PREFIX = 'p11kms.id=';

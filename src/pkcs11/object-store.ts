@@ -1,11 +1,36 @@
+import { createPublicKey } from 'node:crypto';
 import { getAttributesRequest } from '../kmip/requests';
 import type { KmipOperations } from '../kmip/client-operations';
+import { KmipError } from '../kmip/errors';
 import type { LocateFilter } from '../kmip/requests';
-import { readAttributes } from '../kmip/responses';
+import { readAttributes, type RetrievedObject } from '../kmip/responses';
 import { CKR } from './constants';
 import { fail, kmipFailure } from './errors';
 import { describeCertificate, describePublicKey, type CertificateInfo, type PublicKeyInfo } from './key-material';
-import { kmsObjectFromAttributes, OBJECT_ATTRIBUTE_REFERENCES, type KmsObject } from './kms-object';
+import { speaksCosmianDialect } from './kms-connection';
+import { kmsObjectFromAttributes, OBJECT_ATTRIBUTE_REFERENCES, STANDARD_ATTRIBUTE_REFERENCES, type KmsObject } from './kms-object';
+
+/** What to ask GetAttributes for: Cosmian's vendor tags only from a server that has them. */
+async function attributeReferences(kms: KmipOperations): Promise<readonly string[]> {
+  return (await speaksCosmianDialect(kms)) ? OBJECT_ATTRIBUTE_REFERENCES : STANDARD_ATTRIBUTE_REFERENCES;
+}
+
+/**
+ * A public key as SubjectPublicKeyInfo DER. Asked for as X509; a server that cannot convert
+ * (PyKMIP keeps RSA public keys as PKCS#1) is asked for its own format, converted here.
+ */
+async function publicKeySpki(kms: KmipOperations, uid: string): Promise<Buffer | undefined> {
+  let retrieved: RetrievedObject;
+  try {
+    retrieved = await kms.get(uid, { keyFormatType: 'X509' });
+  } catch (e) {
+    if (!(e instanceof KmipError) || e.reason !== 'Key_Format_Type_Not_Supported') throw e;
+    retrieved = await kms.get(uid);
+  }
+  if (!retrieved.bytes) return undefined;
+  if (retrieved.keyFormatType !== 'PKCS1') return retrieved.bytes;
+  return createPublicKey({ key: retrieved.bytes, format: 'der', type: 'pkcs1' }).export({ format: 'der', type: 'spki' });
+}
 
 interface Entry {
   object: KmsObject;
@@ -52,7 +77,8 @@ export class ObjectStore {
     if (uids.length === 0) return;
     let results;
     try {
-      results = await this.kms().batch(uids.map((u) => getAttributesRequest(u, OBJECT_ATTRIBUTE_REFERENCES)), { continueOnError: true });
+      const references = await attributeReferences(this.kms());
+      results = await this.kms().batch(uids.map((u) => getAttributesRequest(u, references)), { continueOnError: true });
     } catch (e) {
       throw kmipFailure(e, 'object');
     }
@@ -69,7 +95,7 @@ export class ObjectStore {
     const cached = this.fresh(uid);
     if (cached) return cached.object;
     try {
-      const view = await this.kms().getAttributes(uid, OBJECT_ATTRIBUTE_REFERENCES);
+      const view = await this.kms().getAttributes(uid, await attributeReferences(this.kms()));
       const object = kmsObjectFromAttributes(uid, view);
       this.entries.set(uid, { object, fetchedAt: Date.now() });
       return object;
@@ -101,9 +127,9 @@ export class ObjectStore {
       return undefined;
     }
     try {
-      const retrieved = await this.kms().get(uid, { keyFormatType: 'X509' });
-      if (!retrieved.bytes) return undefined;
-      e.publicKey = describePublicKey(retrieved.bytes);
+      const spki = await publicKeySpki(this.kms(), uid);
+      if (!spki) return undefined;
+      e.publicKey = describePublicKey(spki);
       return e.publicKey;
     } catch (err) {
       throw kmipFailure(err, 'object');

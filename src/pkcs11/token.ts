@@ -27,9 +27,15 @@ export class Token {
   readonly sessionObjects = new Set<string>();
   private nextSession = 1;
 
-  /** A configuration error does not fail C_Initialize: the module shows no slots and logs why. */
-  initialize(host: HostInfo, env: NodeJS.ProcessEnv = process.env): void {
+  /**
+   * A configuration error does not fail C_Initialize: the module shows no slots and logs why.
+   * handleBase: a restarted child runtime numbers its sessions and objects above the ones
+   * its predecessor gave out, so an old handle never names something new.
+   */
+  initialize(host: HostInfo, handleBase = 0, env: NodeJS.ProcessEnv = process.env): void {
     this.host = host;
+    this.handles.rebase(handleBase);
+    this.nextSession = Math.max(this.nextSession, handleBase + 1);
     try {
       this.config = loadModuleConfig(env);
       this.configError = undefined;

@@ -59,7 +59,7 @@ export function tokenHandlers(token: Token, digest: string): Record<string, Call
         return { rv: CKR.DEVICE_ERROR };
       }
       const hosting = Buffer.from(data(a, 4)).toString('utf8');
-      token.initialize({ ulongSize: u(a, 0), pointerSize: u(a, 1), littleEndian: y(a, 2) === 1, hosting });
+      token.initialize({ ulongSize: u(a, 0), pointerSize: u(a, 1), littleEndian: y(a, 2) === 1, hosting }, u(a, 5));
       if (token.config) log.configure(token.config.logLevel, token.config.logFile);
       log.info(`C_Initialize: hosting ${hosting}; configuration ${token.config?.path ?? token.config?.source ?? 'none'}; ${token.slots.length} slot(s)`);
       if (token.configError) log.error(`configuration: ${token.configError}`);

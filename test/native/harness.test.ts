@@ -30,17 +30,14 @@ import { ASAN_MODULE_PATH, MODULE_PATH, runProgram, startModuleFixture } from '.
  */
 
 const SOURCE = join(REPO_ROOT, 'test', 'native', 'harness.c');
-const SCENARIOS = ['init-args', 'null-args', 'buffers', 'cycles', 'threads', 'fork'];
+const SCENARIOS = ['init-args', 'null-args', 'buffers', 'cycles', 'threads', 'fork', 'no-threads'];
 const CHILD_ONLY = ['child-death', 'stale-handles'];
 
 /**
  * Known bugs, reported and not yet fixed: the scenario runs, and its failed assertions show
  * as todo instead of failing the suite. Remove the entry once the scenario passes.
  */
-const KNOWN_BUGS: Readonly<Record<string, string>> = {
-  'stale-handles':
-    'a restarted runtime child numbers sessions and objects from 1 again, so handles from before the restart name new sessions and keys (src/pkcs11/token.ts, handles.ts)',
-};
+const KNOWN_BUGS: Readonly<Record<string, string>> = {};
 
 interface Variant {
   name: string;
