@@ -1,7 +1,15 @@
 import { createPublicKey, X509Certificate } from 'node:crypto';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { Certificate } from '@peculiar/asn1-x509';
 import { CKK } from './constants';
+
+/**
+ * The ASN.1 parser is loaded on first use: most applications never read a certificate's
+ * subject, and every module load (C_Initialize) would otherwise pay for it.
+ */
+function asn1(): { AsnConvert: typeof import('@peculiar/asn1-schema').AsnConvert; Certificate: typeof import('@peculiar/asn1-x509').Certificate } {
+  const { AsnConvert } = require('@peculiar/asn1-schema') as typeof import('@peculiar/asn1-schema');
+  const { Certificate } = require('@peculiar/asn1-x509') as typeof import('@peculiar/asn1-x509');
+  return { AsnConvert, Certificate };
+}
 
 /**
  * What PKCS#11 shows of public key material and certificates, read from SPKI and X.509
@@ -101,6 +109,7 @@ export interface CertificateInfo {
 }
 
 export function describeCertificate(der: Buffer): CertificateInfo {
+  const { AsnConvert, Certificate } = asn1();
   const parsed = AsnConvert.parse(der, Certificate);
   const tbs = parsed.tbsCertificate;
   const spki = new X509Certificate(der).publicKey.export({ format: 'der', type: 'spki' });

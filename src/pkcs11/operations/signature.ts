@@ -19,6 +19,9 @@ const DIGEST_INFO: Readonly<Record<HashName, string>> = {
   SHA512: '3051300d060960864801650304020305000440',
 };
 
+/** Messages up to this size are sent whole to a KMS that hashes them; longer ones as a digest. */
+const SEND_WHOLE_LIMIT = 64 * 1024;
+
 const HASH_BY_LENGTH: ReadonlyMap<number, HashName> = new Map(
   (Object.keys(HASHES) as HashName[]).map((h) => [HASHES[h].length, h]),
 );
@@ -76,8 +79,14 @@ export class SignatureOperation {
     else this.input.add(data);
   }
 
-  private collected(single?: Uint8Array): Input {
+  /**
+   * What goes to the signer. A short single-part message goes whole when the KMS will hash
+   * it (sendData): the KMS then signs in OpenSSL in one step, where a digest it did not make
+   * takes its slower pure-JavaScript path for ECDSA.
+   */
+  private collected(single: Uint8Array | undefined, sendData: boolean): Input {
     if (single !== undefined && this.multiPart) fail(CKR.OPERATION_ACTIVE, 'a multi-part operation is under way');
+    if (this.hash && sendData && single !== undefined && single.length <= SEND_WHOLE_LIMIT) return { data: Buffer.from(single) };
     if (this.hash) {
       if (single !== undefined) this.hash.update(single);
       return { digested: this.hash.digest() };
@@ -91,16 +100,16 @@ export class SignatureOperation {
 
   /** Single-part (with data) or final (without). A length query answers from signatureLength(). */
   sign(single: Uint8Array | undefined): Promise<Buffer> {
-    return this.cache.get(single ?? new Uint8Array(), () => this.remoteSign(this.collected(single)));
+    return this.cache.get(single ?? new Uint8Array(), () => this.remoteSign(this.collected(single, true)));
   }
 
   async verify(single: Uint8Array | undefined, signature: Uint8Array): Promise<void> {
-    const input = this.collected(single);
+    const local = this.localPublicKey !== undefined && (this.kind.family === 'eddsa' || this.kind.family === 'rsa-pkcs1');
+    const input = this.collected(single, !local);
     // Every mechanism here has a fixed signature length (HMAC without _GENERAL is the full hash).
     if (signature.length !== this.signatureLength()) {
       fail(CKR.SIGNATURE_LEN_RANGE, `a signature of ${signature.length} bytes, expected ${this.signatureLength()}`);
     }
-    const local = this.localPublicKey !== undefined && (this.kind.family === 'eddsa' || this.kind.family === 'rsa-pkcs1');
     const valid = local ? this.verifyLocally(input, Buffer.from(signature)) : await this.remoteVerify(input, Buffer.from(signature));
     if (!valid) fail(CKR.SIGNATURE_INVALID, 'the signature does not verify');
   }
