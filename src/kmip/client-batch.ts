@@ -172,6 +172,30 @@ function toV1Attributes(attrs: readonly TtlvNode[], minor: number): TtlvStructur
   return out;
 }
 
+/** CryptographicParameters fields in the order of the KMIP specification (strict parsers such as PyKMIP read them so). */
+const PARAMETER_ORDER = [
+  'BlockCipherMode', 'PaddingMethod', 'HashingAlgorithm', 'KeyRoleType', 'DigitalSignatureAlgorithm', 'CryptographicAlgorithm',
+  'RandomIv', 'IvLength', 'TagLength', 'FixedFieldLength', 'InvocationFieldLength', 'CounterLength', 'InitialCounterValue',
+  'SaltLength', 'MaskGenerator', 'MaskGeneratorHashingAlgorithm', 'PSource', 'TrailerField',
+];
+
+/** Paddings only RSA has: the algorithm some servers insist on naming (PyKMIP's Sign) follows from them. */
+const RSA_PADDINGS = new Set(['PKCS1v15', 'PSS', 'OAEP']);
+
+/** Spec field order, and CryptographicAlgorithm RSA where an RSA padding implies it and nothing names it. */
+function standardParameters(p: TtlvStructure): TtlvStructure {
+  const fields = [...p.value];
+  const padding = child(p, 'PaddingMethod');
+  if (padding && RSA_PADDINGS.has(String(padding.value)) && !child(p, 'CryptographicAlgorithm') && !child(p, 'DigitalSignatureAlgorithm')) {
+    fields.push(T.enum('CryptographicAlgorithm', 'RSA'));
+  }
+  const rank = (n: TtlvNode): number => {
+    const i = PARAMETER_ORDER.indexOf(n.tag);
+    return i < 0 ? PARAMETER_ORDER.length : i;
+  };
+  return T.struct(p.tag, fields.map((n, i) => ({ n, i })).sort((a, b) => rank(a.n) - rank(b.n) || a.i - b.i).map((x) => x.n));
+}
+
 /** A Cosmian vendor `tag` attribute that actually filters (a non-empty JSON list). */
 function filtersByTags(a: TtlvNode): boolean {
   const value = child(a, 'AttributeValue');
@@ -192,7 +216,8 @@ function filtersByTags(a: TtlvNode): boolean {
  * the object exists (many servers refuse to set it directly). KMIP 1.x gets
  * TemplateAttributes, loose Locate attributes and AttributeNames in place of 2.x Attributes
  * and AttributeReferences. Attributes a known server cannot parse are left out
- * (UNPARSED_ATTRIBUTES). Anything else is sent as is.
+ * (UNPARSED_ATTRIBUTES). CryptographicParameters are put in the specification's field order
+ * and name the algorithm an RSA padding implies. Anything else is sent as is.
  */
 export function toPeerRequest(op: TtlvStructure, peer: PeerDialect, nowSeconds = Math.floor(Date.now() / 1000)): PeerRequest {
   if (peer.cosmian) return { op, activate: false };
@@ -228,7 +253,7 @@ export function toPeerRequest(op: TtlvStructure, peer: PeerDialect, nowSeconds =
       out.push(v1 ? T.text('AttributeName', v1AttributeName(String(n.value))) : n);
       continue;
     }
-    out.push(n);
+    out.push(n.tag === 'CryptographicParameters' && n.type === 'Structure' ? standardParameters(n) : n);
   }
   return { op: T.struct(op.tag, out), activate };
 }
