@@ -1,10 +1,10 @@
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
-import { KmipClient, type KmipTlsOptions } from '../kmip/client';
+import type { KmipTlsOptions } from '../kmip/client';
 import { KmipOperations } from '../kmip/client-operations';
 import type { BatchOptions, BatchResult } from '../kmip/client-batch';
-import { KmipSocketClient } from '../kmip/client-socket';
+import type { KmipSocketClient } from '../kmip/client-socket';
 import { KmipTransportError } from '../kmip/errors';
 import type { TtlvStructure } from '../kmip/ttlv';
 import type { ModuleConfig, SlotConfig } from './config';
@@ -78,6 +78,19 @@ export function credentialsFromPin(slot: SlotConfig, pin: string): Credentials {
   return { ...c, key, ...(slot.clientCertPath !== undefined ? { cert: readFile(slot.clientCertPath, 'client certificate') } : {}) };
 }
 
+/**
+ * The transports are loaded on first use, not with the module: undici alone costs more than
+ * 100 ms to load, which C_Initialize would otherwise pay (the runtime preloads them right
+ * after initialising, on its own thread; see src/runtime/runtime.ts).
+ */
+export function httpClientClass(): typeof import('../kmip/client').KmipClient {
+  return (require('../kmip/client') as typeof import('../kmip/client')).KmipClient;
+}
+
+export function socketClientClass(): typeof import('../kmip/client-socket').KmipSocketClient {
+  return (require('../kmip/client-socket') as typeof import('../kmip/client-socket')).KmipSocketClient;
+}
+
 function tlsOptions(slot: SlotConfig, credentials: Credentials): KmipTlsOptions {
   const tls: KmipTlsOptions = {};
   if (slot.caCertPem !== undefined) tls.ca = slot.caCertPem;
@@ -94,14 +107,14 @@ function clientFor(url: string, slot: SlotConfig, config: ModuleConfig, credenti
   const parsed = new URL(url);
   const timeouts = { connectTimeoutMs: config.connectTimeoutMs, requestTimeoutMs: config.timeoutMs };
   if (parsed.protocol === 'kmip:' || parsed.protocol === 'kmips:') {
-    return new KmipSocketClient({
+    return new (socketClientClass())({
       host: parsed.hostname.replace(/^\[|\]$/g, ''),
       port: parsed.port ? Number(parsed.port) : 5696,
       tls: tlsOptions(slot, credentials),
       ...timeouts,
     });
   }
-  return new KmipClient({
+  return new (httpClientClass())({
     url,
     ...(credentials.accessToken !== undefined ? { accessToken: credentials.accessToken } : {}),
     tls: tlsOptions(slot, credentials),
@@ -116,27 +129,28 @@ function clientFor(url: string, slot: SlotConfig, config: ModuleConfig, credenti
  * cause a switch.
  */
 export class KmsConnection extends KmipOperations {
-  private readonly clients: KmipOperations[];
+  /** Made on the first request: a slot that is never used costs nothing to set up. */
+  private clients: KmipOperations[] | undefined;
   private readonly failedAt: number[];
 
-  constructor(readonly urls: readonly string[], slot: SlotConfig, config: ModuleConfig, credentials: Credentials) {
+  constructor(readonly urls: readonly string[], private readonly slot: SlotConfig, private readonly config: ModuleConfig, private readonly credentials: Credentials) {
     super();
-    this.clients = urls.map((u) => clientFor(u, slot, config, credentials));
     this.failedAt = urls.map(() => 0);
   }
 
   private order(): number[] {
     const now = Date.now();
-    const healthy = this.clients.map((_, i) => i).filter((i) => now - (this.failedAt[i] ?? 0) >= FAILED_URL_BACKOFF_MS);
-    const rest = this.clients.map((_, i) => i).filter((i) => !healthy.includes(i));
+    const healthy = this.urls.map((_, i) => i).filter((i) => now - (this.failedAt[i] ?? 0) >= FAILED_URL_BACKOFF_MS);
+    const rest = this.urls.map((_, i) => i).filter((i) => !healthy.includes(i));
     return [...healthy, ...rest];
   }
 
   private async attempt<T>(run: (client: KmipOperations) => Promise<T>): Promise<T> {
     let last: unknown;
+    const clients = (this.clients ??= this.urls.map((u) => clientFor(u, this.slot, this.config, this.credentials)));
     for (const i of this.order()) {
       try {
-        const result = await run(this.clients[i] as KmipOperations);
+        const result = await run(clients[i] as KmipOperations);
         this.failedAt[i] = 0;
         return result;
       } catch (e) {
@@ -161,11 +175,11 @@ export class KmsConnection extends KmipOperations {
    * http(s):// is Cosmian's JSON API; a kmip(s):// server is asked (DiscoverVersions, Query).
    */
   cosmianDialect(): Promise<boolean> {
-    return this.attempt(async (c) => (c instanceof KmipSocketClient ? (await c.dialect()).cosmian : true));
+    return this.attempt(async (c) => (c instanceof socketClientClass() ? (await (c as KmipSocketClient).dialect()).cosmian : true));
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.clients.map((c) => c.close().catch(() => undefined)));
+    await Promise.all((this.clients ?? []).map((c) => c.close().catch(() => undefined)));
   }
 }
 
