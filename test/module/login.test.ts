@@ -1,0 +1,52 @@
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeTestPki } from '../support/pki';
+import { startTestServer } from '../support/server';
+import { moduleEnv, pkcs11Tool, type ModuleFixture } from '../support/module';
+
+/**
+ * login = "pin-unlocks-key": the PIN is the passphrase of the client key that opens the
+ * mutual-TLS connection to the KMS (here the KMS's own binary TTLV port). A wrong PIN is
+ * CKR_PIN_INCORRECT at C_Login; before login the token shows nothing and does nothing.
+ */
+t.test('the PIN unlocks the client key', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'p11kms-login-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const pki = makeTestPki(dir, 'p11-user');
+  const server = await startTestServer(t, { port: 0, socketPort: 0, tlsCert: pki.serverCert, tlsKey: pki.serverKey, clientCa: pki.caCert });
+  const lockedKey = join(dir, 'client-locked.pem');
+  execFileSync('openssl', ['pkcs8', '-topk8', '-v2', 'aes-256-cbc', '-in', pki.clientKey, '-out', lockedKey, '-passout', 'pass:open sesame']);
+  const confPath = join(dir, 'p11kms.toml');
+  writeFileSync(confPath, [
+    'timeout_ms = 5000',
+    '[[slot]]',
+    'label = "mtls"',
+    `urls = ["kmips://127.0.0.1:${server.socketPort}"]`,
+    `client_cert = "${pki.clientCert}"`,
+    `client_key = "${lockedKey}"`,
+    `ca_cert = "${pki.caCert}"`,
+    'login = "pin-unlocks-key"',
+  ].join('\n') + '\n');
+  const f: ModuleFixture = { server: { url: server.url }, dir, confPath, logPath: join(dir, 'module.log'), env: moduleEnv({ P11KMS_CONF: confPath, P11KMS_LOG: 'debug', P11KMS_LOG_FILE: join(dir, 'module.log'), HOME: dir }) };
+
+  const slots = await pkcs11Tool(f, ['-L']);
+  t.equal(slots.code, 0, slots.stderr);
+  t.match(slots.stdout, /token flags\s+: login required, rng, token initialized, PIN initialized/, 'the token asks for a login');
+
+  const wrong = await pkcs11Tool(f, ['--login', '--pin', 'open barley', '-O']);
+  t.not(wrong.code, 0, 'a wrong PIN fails');
+  t.match(wrong.stderr, /CKR_PIN_INCORRECT/, 'and says CKR_PIN_INCORRECT');
+
+  const before = await pkcs11Tool(f, ['--keygen', '--key-type', 'AES:32', '--label', 'nope']);
+  t.not(before.code, 0, 'nothing is created without a login');
+
+  const made = await pkcs11Tool(f, ['--login', '--pin', 'open sesame', '--keygen', '--key-type', 'AES:32', '--label', 'behind-mtls', '--id', '07']);
+  t.equal(made.code, 0, `the right PIN opens the KMS: ${made.stderr}`);
+  const listed = await pkcs11Tool(f, ['--login', '--pin', 'open sesame', '-O', '--type', 'secrkey']);
+  t.match(listed.stdout, /label:\s+behind-mtls/, 'the key is on the KMS, reached over mutual TLS');
+  const hidden = await pkcs11Tool(f, ['-O', '--type', 'secrkey']);
+  t.notMatch(hidden.stdout, /behind-mtls/, 'private objects stay hidden before login');
+});
