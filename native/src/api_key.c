@@ -2,14 +2,6 @@
 #include "api.h"
 #include "call.h"
 
-static CK_RV read_new_handle(struct p11_call *call, CK_RV rv, CK_OBJECT_HANDLE_PTR out) {
-  if (rv == CKR_OK) {
-    CK_OBJECT_HANDLE handle = p11_get_ulong(call);
-    if (!call->reader.failed) p11_store_ulong(out, handle);
-  }
-  return rv;
-}
-
 CK_RV C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_ATTRIBUTE_PTR pTemplate,
                     CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phKey) {
   struct p11_call call;
@@ -19,7 +11,7 @@ CK_RV C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_
   p11_put_ulong(&call, hSession);
   if ((rv = p11_put_mechanism(&call, pMechanism)) != CKR_OK || (rv = p11_put_template(&call, pTemplate, ulCount)) != CKR_OK)
     return p11_call_abort(&call, rv);
-  rv = read_new_handle(&call, p11_call_run(&call), phKey);
+  rv = p11_get_ulong_output(&call, p11_call_run(&call), phKey);
   return p11_call_end(&call, rv);
 }
 
@@ -80,7 +72,7 @@ CK_RV C_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OB
   p11_put_ulong(&call, hUnwrappingKey);
   p11_put_bytes(&call, pWrappedKey, ulWrappedKeyLen);
   if ((rv = p11_put_template(&call, pTemplate, ulAttributeCount)) != CKR_OK) return p11_call_abort(&call, rv);
-  rv = read_new_handle(&call, p11_call_run(&call), phKey);
+  rv = p11_get_ulong_output(&call, p11_call_run(&call), phKey);
   return p11_call_end(&call, rv);
 }
 
@@ -94,7 +86,7 @@ CK_RV C_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OB
   if ((rv = p11_put_mechanism(&call, pMechanism)) != CKR_OK) return p11_call_abort(&call, rv);
   p11_put_ulong(&call, hBaseKey);
   if ((rv = p11_put_template(&call, pTemplate, ulAttributeCount)) != CKR_OK) return p11_call_abort(&call, rv);
-  rv = read_new_handle(&call, p11_call_run(&call), phKey);
+  rv = p11_get_ulong_output(&call, p11_call_run(&call), phKey);
   return p11_call_end(&call, rv);
 }
 

@@ -4,14 +4,6 @@
 
 #include <stdlib.h>
 
-static CK_RV read_ulong_output(struct p11_call *call, CK_RV rv, CK_OBJECT_HANDLE_PTR out) {
-  if (rv == CKR_OK) {
-    CK_OBJECT_HANDLE handle = p11_get_ulong(call);
-    if (!call->reader.failed) p11_store_ulong(out, handle);
-  }
-  return rv;
-}
-
 CK_RV C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
                      CK_OBJECT_HANDLE_PTR phObject) {
   struct p11_call call;
@@ -21,7 +13,7 @@ CK_RV C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_
   p11_put_ulong(&call, hSession);
   rv = p11_put_template(&call, pTemplate, ulCount);
   if (rv != CKR_OK) return p11_call_abort(&call, rv);
-  rv = read_ulong_output(&call, p11_call_run(&call), phObject);
+  rv = p11_get_ulong_output(&call, p11_call_run(&call), phObject);
   return p11_call_end(&call, rv);
 }
 
@@ -35,7 +27,7 @@ CK_RV C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, CK_ATTR
   p11_put_ulong(&call, hObject);
   rv = p11_put_template(&call, pTemplate, ulCount);
   if (rv != CKR_OK) return p11_call_abort(&call, rv);
-  rv = read_ulong_output(&call, p11_call_run(&call), phNewObject);
+  rv = p11_get_ulong_output(&call, p11_call_run(&call), phNewObject);
   return p11_call_end(&call, rv);
 }
 
@@ -55,7 +47,7 @@ CK_RV C_GetObjectSize(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, CK_U
   if (!pulSize) return p11_call_abort(&call, CKR_ARGUMENTS_BAD);
   p11_put_ulong(&call, hSession);
   p11_put_ulong(&call, hObject);
-  rv = read_ulong_output(&call, p11_call_run(&call), pulSize);
+  rv = p11_get_ulong_output(&call, p11_call_run(&call), pulSize);
   return p11_call_end(&call, rv);
 }
 

@@ -147,11 +147,7 @@ CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
   if (!phSession) return p11_call_abort(&call, CKR_ARGUMENTS_BAD);
   p11_put_ulong(&call, slotID);
   p11_put_ulong(&call, flags);
-  rv = p11_call_run(&call);
-  if (rv == CKR_OK) {
-    CK_SESSION_HANDLE handle = p11_get_ulong(&call);
-    if (!call.reader.failed) p11_store_ulong(phSession, handle);
-  }
+  rv = p11_get_ulong_output(&call, p11_call_run(&call), phSession);
   return p11_call_end(&call, rv);
 }
 

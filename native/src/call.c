@@ -271,6 +271,14 @@ CK_ULONG p11_get_ulong(struct p11_call *call) {
   return (CK_ULONG)value;
 }
 
+CK_RV p11_get_ulong_output(struct p11_call *call, CK_RV rv, CK_ULONG *out) {
+  if (rv == CKR_OK) {
+    CK_ULONG value = p11_get_ulong(call);
+    if (!call->reader.failed) p11_store_ulong(out, value);
+  }
+  return rv;
+}
+
 CK_BYTE p11_get_byte(struct p11_call *call) { return p11f_get_u8(&call->reader); }
 
 void p11_get_fixed(struct p11_call *call, void *out, size_t width) { p11f_get_fixed(&call->reader, out, width); }

@@ -46,6 +46,8 @@ void p11_put_outbuf(struct p11_call *call, const CK_BYTE *out, const CK_ULONG *l
 void p11_put_ulong_list(struct p11_call *call, const CK_ULONG *list, const CK_ULONG *count);
 
 CK_ULONG p11_get_ulong(struct p11_call *call);
+/* On CKR_OK, reads one CK_ULONG output (a new handle, a size) and stores it. */
+CK_RV p11_get_ulong_output(struct p11_call *call, CK_RV rv, CK_ULONG *out);
 CK_BYTE p11_get_byte(struct p11_call *call);
 void p11_get_fixed(struct p11_call *call, void *out, size_t width);
 /* Applies an OUTRES under the output-buffer rules; only for rv OK or BUFFER_TOO_SMALL. */

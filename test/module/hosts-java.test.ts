@@ -7,10 +7,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { REPO_ROOT } from '../support/server';
-import { MODULE_PATH, pkcs11Tool, runProgram, startModuleFixture, type RunResult } from '../support/module';
+import { MODULE_PATH, pkcs11Tool, runProgram, startModuleFixture, writeOpensslEngineConfig, type RunResult } from '../support/module';
 
 const PIN = 'java-test-pin';
-const ENGINE_FALLBACK = '/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so';
 const JAVA_PROGRAM = join(REPO_ROOT, 'test', 'module', 'java', 'SignWithP11kms.java');
 
 /** What a failed assertion about a program run shows: its output. */
@@ -21,13 +20,6 @@ function out(r: RunResult): { stdout: string; stderr: string } {
 /** keytool's SHA-256 fingerprint notation: upper-case hex pairs joined by colons. */
 function fingerprint(der: Buffer): string {
   return (createHash('sha256').update(der).digest('hex').toUpperCase().match(/../g) ?? []).join(':');
-}
-
-async function enginePath(): Promise<string> {
-  const r = await runProgram('openssl', ['version', '-e']);
-  const dir = /ENGINESDIR: "([^"]+)"/.exec(r.stdout)?.[1];
-  const candidate = dir ? join(dir, 'pkcs11.so') : ENGINE_FALLBACK;
-  return existsSync(candidate) ? candidate : ENGINE_FALLBACK;
 }
 
 t.test('Java SunPKCS11: keytool lists the keys with certificates; a Java program signs with them', async (t) => {
@@ -47,23 +39,7 @@ t.test('Java SunPKCS11: keytool lists the keys with certificates; a Java program
   // Self-signed certificates for the two keys, signed by the keys themselves through the
   // OpenSSL pkcs11 engine, then stored on the token with the key's CKA_ID.
   const confPath = file('openssl-engine.cnf');
-  writeFileSync(
-    confPath,
-    [
-      'openssl_conf = openssl_init',
-      '[openssl_init]',
-      'engines = engine_section',
-      '[engine_section]',
-      'pkcs11 = pkcs11_section',
-      '[pkcs11_section]',
-      'engine_id = pkcs11',
-      `dynamic_path = ${await enginePath()}`,
-      `MODULE_PATH = ${MODULE_PATH}`,
-      `PIN = ${PIN}`,
-      'init = 0',
-      '',
-    ].join('\n'),
-  );
+  await writeOpensslEngineConfig(confPath, PIN);
   const certs = new Map<string, Buffer>();
   for (const [object, id] of [['rsa1', '03'], ['ec1', '02']] as const) {
     const made = await runProgram(

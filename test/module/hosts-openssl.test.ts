@@ -5,18 +5,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { MODULE_PATH, pkcs11Tool, runProgram, startModuleFixture, type ModuleFixture, type RunResult } from '../support/module';
+import { opensslEnginePath, pkcs11Tool, runProgram, startModuleFixture, writeOpensslEngineConfig, type ModuleFixture, type RunResult } from '../support/module';
 
-const ENGINE_FALLBACK = '/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so';
 
 /** The engine's shared object: OpenSSL's ENGINESDIR, or Debian's usual path. */
-async function enginePath(): Promise<string> {
-  const r = await runProgram('openssl', ['version', '-e']);
-  const dir = /ENGINESDIR: "([^"]+)"/.exec(r.stdout)?.[1];
-  const candidate = dir ? join(dir, 'pkcs11.so') : ENGINE_FALLBACK;
-  return existsSync(candidate) ? candidate : ENGINE_FALLBACK;
-}
-
 /** What a failed assertion about a program run shows: its output. */
 function out(r: RunResult): { stdout: string; stderr: string } {
   return { stdout: r.stdout, stderr: r.stderr };
@@ -25,26 +17,11 @@ function out(r: RunResult): { stdout: string; stderr: string } {
 t.test('OpenSSL pkcs11 engine signs with KMS keys; plain openssl verifies', async (t) => {
   const label = `ossl-${randomBytes(3).toString('hex')}`;
   const f: ModuleFixture = await startModuleFixture(t, { label });
-  const engine = await enginePath();
+  const engine = await opensslEnginePath();
   t.ok(existsSync(engine), `the pkcs11 engine is installed (${engine})`);
 
   const confPath = join(f.dir, 'openssl-engine.cnf');
-  writeFileSync(
-    confPath,
-    [
-      'openssl_conf = openssl_init',
-      '[openssl_init]',
-      'engines = engine_section',
-      '[engine_section]',
-      'pkcs11 = pkcs11_section',
-      '[pkcs11_section]',
-      'engine_id = pkcs11',
-      `dynamic_path = ${engine}`,
-      `MODULE_PATH = ${MODULE_PATH}`,
-      'init = 0',
-      '',
-    ].join('\n'),
-  );
+  await writeOpensslEngineConfig(confPath);
   const file = (name: string): string => join(f.dir, name);
   // With the engine: OPENSSL_CONF points at the file above. Without: an empty configuration,
   // so no engine can be loaded even if the system's openssl.cnf would load one.

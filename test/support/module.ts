@@ -1,5 +1,5 @@
 import { execFile, spawn, type ExecFileOptions } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,7 +74,7 @@ export function moduleEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LANG: 'C.UTF-8', ...extra };
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);
@@ -129,3 +129,31 @@ export function pkcs11Tool(f: ModuleFixture, args: string[], module = MODULE_PAT
 }
 
 export { startTestServer };
+
+const ENGINE_FALLBACK = '/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so';
+
+/** libengine-pkcs11-openssl's engine, where this OpenSSL looks for engines. */
+export async function opensslEnginePath(): Promise<string> {
+  const r = await runProgram('openssl', ['version', '-e']);
+  const dir = /ENGINESDIR: "([^"]+)"/.exec(r.stdout)?.[1];
+  const candidate = dir ? join(dir, 'pkcs11.so') : ENGINE_FALLBACK;
+  return existsSync(candidate) ? candidate : ENGINE_FALLBACK;
+}
+
+/** An OPENSSL_CONF that loads the pkcs11 engine on the module (with a PIN, when the token wants one). */
+export async function writeOpensslEngineConfig(path: string, pin?: string): Promise<void> {
+  writeFileSync(path, [
+    'openssl_conf = openssl_init',
+    '[openssl_init]',
+    'engines = engine_section',
+    '[engine_section]',
+    'pkcs11 = pkcs11_section',
+    '[pkcs11_section]',
+    'engine_id = pkcs11',
+    `dynamic_path = ${await opensslEnginePath()}`,
+    `MODULE_PATH = ${MODULE_PATH}`,
+    ...(pin !== undefined ? [`PIN = ${pin}`] : []),
+    'init = 0',
+    '',
+  ].join('\n'));
+}

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
+import { freePort } from './module';
 import { makeTestPki, type TestPki } from './pki';
 
 /**
@@ -43,18 +43,6 @@ export interface PyKmipServer {
 export function pykmipServerUnavailable(): string | undefined {
   if (!existsSync(PYKMIP_SERVER)) return `${PYKMIP_SERVER} is not installed (Debian package python3-pykmip)`;
   return undefined;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** One mutual-TLS handshake: true when the server completed it. */
