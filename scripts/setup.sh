@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 # Build: cmake, g++, p11-kit's pkcs11.h. Tests: the real PKCS#11 hosts and tokens.
 APT_PACKAGES=(openssl curl python3-pykmip libc-ares2 cmake g++ libp11-kit-dev p11-kit opensc softhsm2 gnutls-bin
-  libengine-pkcs11-openssl python3-pykcs11 python3-cryptography openjdk-17-jdk-headless)
+  libengine-pkcs11-openssl python3-pykcs11 python3-cryptography openjdk-17-jdk-headless cryptsetup-bin openssh-server)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

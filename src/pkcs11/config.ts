@@ -46,6 +46,8 @@
  *                                    #   pin-unlocks-key: the PIN decrypts client_key or
  *                                    #     client_pkcs12 (one of them is then required)
  *   cache_ttl_ms = 5000              # how long object metadata is cached (0 = no cache)
+ *   show_revoked = false             # true also shows revoked (Deactivated, Compromised) objects;
+ *                                    #   by default revoking a key on the KMS takes it off the token
  *   local_public_key_ops = true      # verify and public-key encrypt run locally on the
  *                                    #   cached public key instead of on the KMS
  *
@@ -94,6 +96,8 @@ export interface SlotConfig {
   login: LoginMode;
   cacheTtlMs: number;
   localPublicKeyOps: boolean;
+  /** Revoked objects (KMIP state Deactivated or Compromised) are hidden unless this is set. */
+  showRevoked: boolean;
 }
 
 export interface ModuleConfig {
@@ -140,7 +144,7 @@ const TOP_KEYS = ['log_level', 'log_file', 'timeout_ms', 'connect_timeout_ms', '
 const SLOT_KEYS = [
   'label', 'serial', 'urls', 'access_token', 'client_cert', 'client_key', 'client_pkcs12',
   'client_pkcs12_password', 'ca_cert', 'accept_invalid_certs', 'tags', 'login', 'cache_ttl_ms',
-  'local_public_key_ops',
+  'local_public_key_ops', 'show_revoked',
 ];
 
 type Table = Record<string, unknown>;
@@ -321,6 +325,7 @@ function slotDefaults(id: number, label: string, urls: string[]): SlotConfig {
     login: 'none',
     cacheTtlMs: DEFAULT_CACHE_TTL_MS,
     localPublicKeyOps: true,
+    showRevoked: false,
   };
 }
 
@@ -376,6 +381,7 @@ function readSlot(r: TableReader, id: number): SlotConfig {
   }
   slot.cacheTtlMs = r.int('cache_ttl_ms', 0, MAX_MS) ?? DEFAULT_CACHE_TTL_MS;
   slot.localPublicKeyOps = r.bool('local_public_key_ops') ?? true;
+  slot.showRevoked = r.bool('show_revoked') ?? false;
   return slot;
 }
 

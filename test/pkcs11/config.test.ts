@@ -88,6 +88,7 @@ t.test('environment only: one slot from P11KMS_SERVER_URL', async (t) => {
     login: 'none',
     cacheTtlMs: 5000,
     localPublicKeyOps: true,
+    showRevoked: false,
   }]);
   const full = s.load({ P11KMS_SERVER_URL: 'https://kms:9998', P11KMS_ACCESS_TOKEN: 'tok', P11KMS_TOKEN_LABEL: 'luks', P11KMS_LOG: 'info' });
   t.equal(full.slots[0]?.accessToken, 'tok');
@@ -161,6 +162,7 @@ tags = ["disk-encryption", "prod"]
 login = "pin-unlocks-key"
 cache_ttl_ms = 0
 local_public_key_ops = false
+show_revoked = true
 
 [[slot]]
 urls = ["kmip://kms3:5696"]
@@ -194,6 +196,7 @@ client_pkcs12_password = ""
     login: 'pin-unlocks-key',
     cacheTtlMs: 0,
     localPublicKeyOps: false,
+    showRevoked: true,
   });
   t.same(d.slots[1], {
     id: 1,
@@ -206,6 +209,7 @@ client_pkcs12_password = ""
     login: 'pin-is-token',
     cacheTtlMs: 5000,
     localPublicKeyOps: true,
+    showRevoked: false,
   });
   t.equal(d.slots[2]?.label, 'p11kms-2');
   t.equal(d.slots[2]?.clientPkcs12Path, '/pki/c.p12');
@@ -333,6 +337,7 @@ url = "http://proxy"
     login: 'pin-is-token',
     cacheTtlMs: 5000,
     localPublicKeyOps: true,
+    showRevoked: false,
   }]);
 });
 
