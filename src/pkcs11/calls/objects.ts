@@ -51,7 +51,29 @@ async function matches(context: ObjectContext, template: Template): Promise<bool
   return true;
 }
 
-/** One Locate (narrowed by class, label and the slot's tags) and one GetAttributes batch; the rest is matched here. */
+const ORACLE_KM_PREFIX = 'ORACLE.SECURITY.KM.ENCRYPTION.';
+const ORACLE_MK_PREFIX = 'ORACLE.TDE.HSM.MK.';
+
+/**
+ * Oracle TDE in HSM mode labels its master key ORACLE.TDE.HSM.MK.<MKID> at C_GenerateKey, and
+ * also looks it up as ORACLE.SECURITY.KM.ENCRYPTION.<hex of the MKID's characters>. As in
+ * Cosmian's module (Session::map_oracle_tde_security_to_mk), a search whose CKA_LABEL is such a
+ * name also matches the object labelled ORACLE.TDE.HSM.MK.<the hex decoded, as UTF-8>, e.g.
+ * ORACLE.SECURITY.KM.ENCRYPTION.3036394633...3830 → ORACLE.TDE.HSM.MK.069F3...80. Every other
+ * attribute of the template must still match, and an object carrying the KM label itself is
+ * found as well. Labels whose rest is not an even number of hex digits are not mapped.
+ */
+export function oracleMasterKeyLabel(label: string): string | undefined {
+  if (!label.startsWith(ORACLE_KM_PREFIX)) return undefined;
+  const hex = label.slice(ORACLE_KM_PREFIX.length);
+  if (!/^(?:[0-9a-fA-F]{2})+$/.test(hex)) return undefined;
+  return ORACLE_MK_PREFIX + Buffer.from(hex, 'hex').toString('utf8');
+}
+
+/**
+ * One Locate (narrowed by class, label and the slot's tags) and one GetAttributes batch; the rest
+ * is matched here. An Oracle KM label adds a second search for the master key's label (above).
+ */
 export async function findObjectsInit(token: Token, sessionHandle: number, raw: RawAttribute[]): Promise<CallOutcome> {
   const session = token.session(sessionHandle);
   if (session.find) fail(CKR.OPERATION_ACTIVE, 'a search is already active');
@@ -66,16 +88,24 @@ export async function findObjectsInit(token: Token, sessionHandle: number, raw: 
     if (objectType === undefined) return { rv: CKR.OK };
     filter.objectType = objectType;
   }
-  const label = template.has(CKA.LABEL) ? template.string(CKA.LABEL) : undefined;
-  if (label) filter.name = label;
   if (slot.config.tags.length > 0) filter.tags = slot.config.tags;
-  const found: number[] = [];
-  for (const object of await slot.store.search(filter)) {
-    const context = token.contextFor(session, object);
-    if (!context || !token.visible(session, context.cls, object)) continue;
-    if (await matches(context, template)) found.push(token.handleFor(session, object.uid));
+  const label = template.has(CKA.LABEL) ? template.string(CKA.LABEL) : undefined;
+  const searches: Array<[string | undefined, Template]> = [[label, template]];
+  const mapped = label !== undefined ? oracleMasterKeyLabel(label) : undefined;
+  if (mapped !== undefined) {
+    const value = Buffer.from(mapped, 'utf8');
+    searches.push([mapped, Template.decode(raw.map((a) => (a.type === CKA.LABEL ? { type: a.type, value } : a)), token.host.ulongSize)]);
   }
-  session.find = { handles: found, next: 0 };
+  const found = new Set<number>();
+  for (const [name, wanted] of searches) {
+    for (const object of await slot.store.search(name ? { ...filter, name } : filter)) {
+      const context = token.contextFor(session, object);
+      if (!context || !token.visible(session, context.cls, object)) continue;
+      if (!(await matches(context, wanted))) continue;
+      found.add(token.handleFor(session, object.uid));
+    }
+  }
+  session.find = { handles: [...found], next: 0 };
   return { rv: CKR.OK };
 }
 
