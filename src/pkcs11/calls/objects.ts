@@ -51,6 +51,16 @@ async function matches(context: ObjectContext, template: Template): Promise<bool
   return true;
 }
 
+/**
+ * Revoking a key on the KMS takes it off the token: a disk unlocked through the token
+ * (LUKS, VeraCrypt) must stop unlocking. KMIP would still let a Deactivated key decrypt,
+ * so the objects are hidden here unless the slot sets show_revoked.
+ */
+function hiddenAsRevoked(showRevoked: boolean, state: string | undefined): boolean {
+  if (showRevoked || state === undefined) return false;
+  return state !== 'Active' && state !== 'PreActive';
+}
+
 const ORACLE_KM_PREFIX = 'ORACLE.SECURITY.KM.ENCRYPTION.';
 const ORACLE_MK_PREFIX = 'ORACLE.TDE.HSM.MK.';
 
@@ -100,7 +110,7 @@ export async function findObjectsInit(token: Token, sessionHandle: number, raw: 
   for (const [name, wanted] of searches) {
     for (const object of await slot.store.search(name ? { ...filter, name } : filter)) {
       const context = token.contextFor(session, object);
-      if (!context || !token.visible(session, context.cls, object)) continue;
+      if (!context || !token.visible(session, context.cls, object) || hiddenAsRevoked(slot.config.showRevoked, object.state)) continue;
       if (!(await matches(context, wanted))) continue;
       found.add(token.handleFor(session, object.uid));
     }
