@@ -68,10 +68,6 @@ export function names(list: AttributeList): string[] {
     .map((v) => String(v.value));
 }
 
-export function nameAttribute(value: string): TtlvStructure {
-  return T.struct('Name', [T.text('NameValue', value), T.enum('NameType', 'UninterpretedTextString')]);
-}
-
 export function linkAttribute(type: string, uid: string): TtlvStructure {
   return T.struct('Link', [T.enum('LinkType', type), T.text('LinkedObjectIdentifier', uid)]);
 }
@@ -88,6 +84,9 @@ export function linkedId(list: AttributeList, type: string): string | undefined 
   return links(list).find((l) => l.type === type)?.uid;
 }
 
+// The Name attribute's shape is the client's: one builder for both sides of the wire.
+export { nameAttribute } from '../../kmip/requests';
+
 /** A vendor attribute as Cosmian writes it: flat {VendorIdentification, AttributeName, AttributeValue}. */
 export function vendorAttribute(name: string, value: TtlvNode): TtlvStructure {
   return T.struct('Attribute', [
@@ -97,6 +96,7 @@ export function vendorAttribute(name: string, value: TtlvNode): TtlvStructure {
   ]);
 }
 
+/** Tags under this server's vendor identification (KMS_VENDOR_IDENTIFICATION may change it). */
 export function tagsAttribute(tags: string[]): TtlvStructure {
   return vendorAttribute('tag', T.text('AttributeValue', JSON.stringify(tags)));
 }
