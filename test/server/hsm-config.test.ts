@@ -4,7 +4,7 @@ import { flatSettings, hsmInstances, isHsmAdmin, routeHsmUid } from '../../src/s
 t.test('flat settings: flags first, then the environment; prefix "hsm"', async (t) => {
   const env = { KMS_HSM_MODEL: 'softhsm2', KMS_HSM_SLOT: '1667223158, 7', KMS_HSM_PASSWORD: '12345678,<NO_LOGIN>', KMS_HSM_ADMIN: 'alice,bob' };
   const [fromEnv] = hsmInstances(flatSettings({}, env));
-  t.same(fromEnv, { prefix: 'hsm', model: 'softhsm2', slots: [{ id: 1667223158, pin: '12345678' }, { id: 7, pin: undefined }], admins: ['alice', 'bob'] });
+  t.same(fromEnv, { prefix: 'hsm', model: 'softhsm2', slots: [{ id: 1667223158, pin: '12345678' }, { id: 7, pin: '<NO_LOGIN>' }], admins: ['alice', 'bob'] });
   const [fromFlags] = hsmInstances(flatSettings({ model: 'utimaco', slots: ['0'], passwords: [''] }, env));
   t.same(fromFlags, { prefix: 'hsm', model: 'utimaco', slots: [{ id: 0, pin: '' }], admins: ['alice', 'bob'] }, 'an empty password is a NULL PIN login');
   t.same(hsmInstances(flatSettings({}, {})), [], 'no slots, no HSM');

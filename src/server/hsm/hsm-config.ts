@@ -15,15 +15,12 @@
  * the login. Admins ("*" for everyone) may create and destroy HSM keys.
  */
 
-export const HSM_MODELS = ['softhsm2', 'utimaco', 'proteccio', 'other'] as const;
-export type HsmModel = (typeof HSM_MODELS)[number];
-
-export const NO_LOGIN = '<NO_LOGIN>';
+import { HSM_MODELS, isHsmModel, type HsmModel } from '../../hsm/profiles';
 
 export interface HsmSlotConfig {
   id: number;
-  /** undefined: no login; '' : login with a NULL PIN. */
-  pin: string | undefined;
+  /** As src/hsm takes it: '' logs in with a NULL PIN, NO_LOGIN ('<NO_LOGIN>') skips the login. */
+  pin: string;
 }
 
 export interface HsmInstanceConfig {
@@ -50,8 +47,8 @@ export type InstanceTable = Record<string, unknown>;
 
 function model(value: unknown, where: string): HsmModel {
   const m = String(value ?? 'proteccio').toLowerCase();
-  if (!(HSM_MODELS as readonly string[]).includes(m)) throw new HsmConfigError(`${where}: unknown HSM model ${m} (${HSM_MODELS.join(', ')})`);
-  return m as HsmModel;
+  if (!isHsmModel(m)) throw new HsmConfigError(`${where}: unknown HSM model ${m} (${HSM_MODELS.join(', ')})`);
+  return m;
 }
 
 function slotIds(values: readonly unknown[], where: string): number[] {
@@ -64,10 +61,7 @@ function slotIds(values: readonly unknown[], where: string): number[] {
 
 function pairSlots(ids: number[], passwords: readonly string[], where: string): HsmSlotConfig[] {
   if (passwords.length !== ids.length) throw new HsmConfigError(`${where}: ${ids.length} slot(s) but ${passwords.length} password(s); give one password per slot, in order`);
-  return ids.map((id, i) => {
-    const p = passwords[i] as string;
-    return { id, pin: p === NO_LOGIN ? undefined : p };
-  });
+  return ids.map((id, i) => ({ id, pin: passwords[i] as string }));
 }
 
 function stringList(value: unknown, where: string): string[] {
