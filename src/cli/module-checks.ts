@@ -120,14 +120,16 @@ async function checkHosting(env: NodeJS.ProcessEnv): Promise<Check> {
 
 function checkRegistration(env: Readonly<Record<string, string | undefined>>): Check {
   const target = realpathSync.native(existsSync(modulePath()) ? modulePath() : PACKAGE_ROOT);
+  const found: string[] = [];
   for (const dir of moduleRegistryDirs(env)) {
     if (!existsSync(dir)) continue;
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.module'))) {
       const line = readFileSync(join(dir, file), 'utf8').split('\n').find((l) => /^\s*module\s*:/.test(l));
       const path = line?.replace(/^\s*module\s*:\s*/, '').trim();
-      if (path && existsSync(path) && realpathSync.native(path) === target) return { name: 'p11-kit registration', verdict: 'ok', detail: join(dir, file) };
+      if (path && existsSync(path) && realpathSync.native(path) === target) found.push(join(dir, file));
     }
   }
+  if (found.length > 0) return { name: 'p11-kit registration', verdict: 'ok', detail: found.join(', ') };
   return { name: 'p11-kit registration', verdict: 'warn', detail: `not registered in ${moduleRegistryDirs(env).join(' or ')}: systemd-cryptenroll and GnuTLS will not see the token; run p11kms install-module` };
 }
 
