@@ -70,7 +70,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { parse as parseToml } from 'smol-toml';
 
 export type LogLevel = 'off' | 'error' | 'info' | 'debug';
 export type LoginMode = 'none' | 'pin-is-token' | 'pin-unlocks-key';
@@ -268,7 +267,9 @@ function readToml(file: string): Table {
     throw new ConfigError(`cannot read: ${e instanceof Error ? e.message : String(e)}`, file);
   }
   try {
-    return parseToml(text);
+    // Loaded only when there is a file to read: P11KMS_SERVER_URL alone needs no parser.
+    const { parse } = require('smol-toml') as typeof import('smol-toml');
+    return parse(text);
   } catch (e) {
     throw new ConfigError(`not valid TOML: ${e instanceof Error ? e.message : String(e)}`, file);
   }
