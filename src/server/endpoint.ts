@@ -6,6 +6,8 @@ import { OperationContext } from './context';
 import { canonicalOperation, handlerFor } from './operations/registry';
 import { fromKmip1Request, toKmip1Response } from './kmip1';
 import type { Logger } from './logger';
+import type { HsmRegistry } from './hsm/hsm-registry';
+import { hsmUidOf, runHsmOperation } from './operations/hsm-ops';
 
 /** Response fields that name the object an item produced: they fill the batch's ID placeholder. */
 const PLACEHOLDER_FIELDS = ['UniqueIdentifier', 'PrivateKeyUniqueIdentifier'];
@@ -15,7 +17,7 @@ const PLACEHOLDER_FIELDS = ['UniqueIdentifier', 'PrivateKeyUniqueIdentifier'];
  * RequestMessage (errors reported per BatchItem, never thrown).
  */
 export class KmipEndpoint {
-  constructor(private readonly store: ObjectStore, private readonly log: Logger) {}
+  constructor(private readonly store: ObjectStore, private readonly log: Logger, private readonly hsm?: HsmRegistry) {}
 
   async runBare(op: TtlvNode, user: string): Promise<TtlvStructure> {
     if (op.type !== 'Structure') throw new KmipError('Invalid_Message', 'an operation must be a Structure');
@@ -29,7 +31,11 @@ export class KmipEndpoint {
     if (!handler) throw new KmipError('Operation_Not_Supported', `Route not supported: Operation: ${operation}`, 404);
     const started = process.hrtime.bigint();
     try {
-      const response = await handler(payload, ctx);
+      // An hsm:: UID is served by its HSM or refused; it never reaches the database handlers.
+      const hsmUid = hsmUidOf(canonicalOperation(operation), payload, ctx);
+      const response = hsmUid !== undefined
+        ? await runHsmOperation(canonicalOperation(operation), payload, hsmUid, ctx, this.hsm)
+        : await handler(payload, ctx);
       this.log.debug('operation', { operation: canonicalOperation(operation), user: ctx.user, result: 'Success', us: elapsedUs(started) });
       return response;
     } catch (e) {

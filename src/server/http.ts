@@ -19,6 +19,8 @@ const TTLV_ERROR_RESPONSE = Buffer.from(
 export interface HttpOptions {
   tls?: { cert: Buffer; key: Buffer; ca?: Buffer; requestCert?: boolean };
   defaultUser: string;
+  /** GET /hsm/status: each HSM instance and whether its slots answer; [] without HSMs. */
+  hsmStatus?: () => unknown[];
 }
 
 class BodyTooLarge extends Error {}
@@ -70,6 +72,7 @@ export function createKmipHttpServer(endpoint: KmipEndpoint, opts: HttpOptions, 
   async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/version') return send(res, 200, 'application/json', JSON.stringify(SERVER_VERSION));
+    if (req.method === 'GET' && path === '/hsm/status') return send(res, 200, 'application/json', JSON.stringify(opts.hsmStatus?.() ?? []));
     if (req.method === 'GET' && path === '/health') return send(res, 200, 'application/json', JSON.stringify({ status: 'UP' }));
     if (req.method !== 'POST' || (path !== '/kmip/2_1' && path !== '/kmip')) {
       return send(res, 404, 'text/html; charset=utf-8', `Route not found: ${req.method} ${path}`);

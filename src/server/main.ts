@@ -9,6 +9,8 @@ import { createKmipHttpServer } from './http';
 import { createKmipSocketServer } from './socket';
 import { createLogger, type LogLevel } from './logger';
 import { SqliteStore } from './store/sqlite';
+import type { HsmInstanceConfig } from './hsm/hsm-config';
+import { HsmRegistry } from './hsm/hsm-registry';
 
 export interface ServerOptions {
   host?: string;
@@ -25,6 +27,8 @@ export interface ServerOptions {
   workers?: number;
   logLevel?: LogLevel;
   defaultUser?: string;
+  /** HSM instances (src/server/hsm/hsm-config.ts), opened at start; a wrong PIN fails the start. */
+  hsm?: HsmInstanceConfig[];
 }
 
 export interface RunningServer {
@@ -67,28 +71,44 @@ function closeServer(server: Server): Promise<void> {
 export async function startServer(opts: ServerOptions = {}): Promise<RunningServer> {
   const log = createLogger(opts.logLevel ?? 'warn');
   const host = opts.host ?? DEFAULT_HOST;
-  const store = new SqliteStore(resolveDbPath(opts));
-  const endpoint = new KmipEndpoint(store, log);
   if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) throw new Error('--tls-cert and --tls-key go together');
-  const tls = opts.tlsCert && opts.tlsKey ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } : undefined;
-  const http = createKmipHttpServer(endpoint, { ...(tls ? { tls } : {}), defaultUser: opts.defaultUser ?? 'admin' }, log);
-  const port = await listen(http, opts.port ?? DEFAULT_PORT, host);
+  // HSMs first: a wrong PIN or a missing token stops the start before anything listens.
+  const hsm = opts.hsm && opts.hsm.length > 0 ? HsmRegistry.open(opts.hsm) : undefined;
+  let store: SqliteStore | undefined;
+  let http: Server | undefined;
   let socket: Server | undefined;
   let socketPort: number | undefined;
-  if (opts.socketPort !== undefined) {
-    if (!tls || !opts.clientCa) throw new Error('--socket-port needs --tls-cert, --tls-key and --client-ca');
-    socket = createKmipSocketServer(endpoint, { ...tls, clientCa: readFileSync(opts.clientCa) }, log);
-    socketPort = await listen(socket, opts.socketPort, host);
+  let port: number;
+  try {
+    store = new SqliteStore(resolveDbPath(opts));
+    const endpoint = new KmipEndpoint(store, log, hsm);
+    const tls = opts.tlsCert && opts.tlsKey ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } : undefined;
+    http = createKmipHttpServer(endpoint, { ...(tls ? { tls } : {}), defaultUser: opts.defaultUser ?? 'admin', hsmStatus: () => hsm?.status() ?? [] }, log);
+    port = await listen(http, opts.port ?? DEFAULT_PORT, host);
+    if (opts.socketPort !== undefined) {
+      if (!tls || !opts.clientCa) throw new Error('--socket-port needs --tls-cert, --tls-key and --client-ca');
+      socket = createKmipSocketServer(endpoint, { ...tls, clientCa: readFileSync(opts.clientCa) }, log);
+      socketPort = await listen(socket, opts.socketPort, host);
+    }
+  } catch (e) {
+    if (http?.listening) await closeServer(http);
+    store?.close();
+    hsm?.close();
+    throw e;
   }
+  const openStore = store;
+  const httpServer = http;
+  const tls = opts.tlsCert && opts.tlsKey;
   const scheme = tls ? 'https' : 'http';
   return {
     url: `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     ...(socketPort !== undefined ? { socketPort } : {}),
     async close() {
-      await closeServer(http);
+      await closeServer(httpServer);
       if (socket) await closeServer(socket);
-      store.close();
+      openStore.close();
+      hsm?.close();
     },
   };
 }
@@ -108,6 +128,8 @@ export async function serve(opts: ServerOptions): Promise<void> {
   }
   // Migrate once before the workers open the database.
   new SqliteStore(resolveDbPath(opts)).close();
+  // Check the HSMs once here, so a wrong PIN stops `serve` instead of making workers crash and restart forever.
+  if (opts.hsm && opts.hsm.length > 0) HsmRegistry.open(opts.hsm).close();
   // Workers run worker.js with no inherited -e/--eval, whatever started the primary.
   cluster.setupPrimary({ exec: join(__dirname, 'worker.js'), execArgv: process.execArgv.filter((a, i, all) => !isEvalFlag(a) && !isEvalFlag(all[i - 1] ?? '')) });
   const env = { P11KMS_WORKER_OPTIONS: JSON.stringify(opts) };

@@ -1,9 +1,10 @@
 import { Option, type Command } from 'commander';
-import { parseInteger, type Runtime } from '../runtime';
+import { collect, parseInteger, type Runtime } from '../runtime';
+import type { HsmFlags } from './serve-hsm';
 import type { ServerOptions } from '../../server/main';
 
 /** The server's options, with the database path spelled as the flag (--db). */
-type ServeOptions = Omit<ServerOptions, 'dbPath'> & { db?: string };
+type ServeOptions = Omit<ServerOptions, 'dbPath' | 'hsm'> & HsmFlags & { db?: string };
 
 export function registerServe(program: Command, rt: Runtime): void {
   program
@@ -19,12 +20,22 @@ export function registerServe(program: Command, rt: Runtime): void {
     .option('--client-ca <pem>', 'CA that signs client certificates (socket server)')
     .option('--workers <n>', 'worker processes (0 = this process; default one per core)', parseInteger('--workers'))
     .addOption(new Option('--log-level <level>', 'log level').choices(['silent', 'error', 'warn', 'info', 'debug']))
-    .action(rt.action<ServeOptions>(async ({ out }, _args, o) => {
-      // Loaded here so client commands never pay for the server's SQLite and crypto modules.
+    .option('--hsm-model <model>', 'HSM model: softhsm2, utimaco, proteccio, other (env KMS_HSM_MODEL; default proteccio)')
+    .option('--hsm-slot <id>', 'HSM slot to use; repeatable; keys are hsm::<slot>::<label> (env KMS_HSM_SLOT, comma-separated)', collect)
+    .option('--hsm-password <pin>', 'user PIN of each --hsm-slot, in order; repeatable (env KMS_HSM_PASSWORD)', collect)
+    .option('--hsm-admin <user>', 'user who may create and destroy HSM keys; repeatable, "*" for all (env KMS_HSM_ADMIN; default admin)', collect)
+    .action(rt.action<ServeOptions>(async ({ out, io }, _args, o) => {
+      // Loaded here so client commands never pay for the server's SQLite, crypto and PKCS#11 modules.
       const server = await import('../../server/main');
-      const { db, ...rest } = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ServeOptions;
-      out.note(`p11kms serve on ${o.host}:${o.port}`);
-      await server.serve({ ...rest, ...(db !== undefined ? { dbPath: db } : {}) });
+      const { hsmFromFlags } = await import('./serve-hsm');
+      const { db, hsmModel, hsmSlot, hsmPassword, hsmAdmin, ...rest } = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ServeOptions;
+      const hsmFlags: HsmFlags = {
+        ...(hsmModel !== undefined ? { hsmModel } : {}), ...(hsmSlot ? { hsmSlot } : {}),
+        ...(hsmPassword ? { hsmPassword } : {}), ...(hsmAdmin ? { hsmAdmin } : {}),
+      };
+      const hsm = hsmFromFlags(hsmFlags, io.env);
+      out.note(`p11kms serve on ${o.host}:${o.port}${hsm.length ? ` with ${hsm.length} HSM instance(s)` : ''}`);
+      await server.serve({ ...rest, ...(db !== undefined ? { dbPath: db } : {}), ...(hsm.length ? { hsm } : {}) });
       // serve() returns once listening; the process then lives until SIGINT/SIGTERM.
     }));
 }
