@@ -211,6 +211,8 @@ export interface GetOptions {
   wrap?: { keyUid: string; params?: CryptoParams };
   /** PKCS#12 export: Cosmian passes the password where the wrapping key UID would go. */
   pkcs12Password?: string;
+  /** NotWrapped: a key stored wrapped (by an HSM key) comes back in clear; AsRegistered: as stored. */
+  keyWrapType?: 'NotWrapped' | 'AsRegistered';
 }
 
 export function getRequest(uid: string, opts: GetOptions = {}, operation: 'Get' | 'Export' = 'Get'): TtlvStructure {
@@ -220,6 +222,7 @@ export function getRequest(uid: string, opts: GetOptions = {}, operation: 'Get' 
   return T.struct(operation, [
     T.text('UniqueIdentifier', uid),
     format !== undefined ? T.enum('KeyFormatType', format) : undefined,
+    opts.keyWrapType !== undefined ? T.enum('KeyWrapType', opts.keyWrapType) : undefined,
     wrappingKey !== undefined
       ? T.struct('KeyWrappingSpecification', [
         T.enum('WrappingMethod', 'Encrypt'),

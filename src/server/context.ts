@@ -4,6 +4,8 @@ import { child, type TtlvNode } from '../kmip/ttlv';
 import type { ObjectStore } from './store/store';
 import { fromStored, toStored, type ManagedObject } from './model/managed-object';
 import { effectiveState } from './model/lifecycle';
+import type { HsmRegistry } from './hsm/hsm-registry';
+import { hsmWrappingKeyOf } from './hsm/key-wrapping';
 
 /**
  * What one KMIP operation runs with: the caller, the store, the clock, and the batch's
@@ -11,6 +13,10 @@ import { effectiveState } from './model/lifecycle';
  */
 export class OperationContext {
   idPlaceholder: string | undefined;
+  /** The server's HSMs: they unwrap database keys stored wrapped by an hsm:: key. */
+  hsm: HsmRegistry | undefined;
+  /** The server-wide key-encryption key (hsm::…) that wraps every new symmetric key, if set. */
+  kek: string | undefined;
 
   constructor(
     readonly user: string,
@@ -71,7 +77,15 @@ export class OperationContext {
     if (!stored || stored.owner !== this.user) {
       throw new KmipError('Item_Not_Found', `object not found for identifier ${uid}`);
     }
-    return fromStored(stored);
+    const o = fromStored(stored);
+    const kek = hsmWrappingKeyOf(o.attributes);
+    const hsm = this.hsm;
+    if (kek !== undefined && hsm && o.material) {
+      const wrapped = o.material;
+      // Unwrapping skips KMS permission checks on the HSM key (Cosmian): who may use the key may use its KEK for it.
+      o.unwrapKey = () => hsm.unwrapKey(uid, kek, wrapped);
+    }
+    return o;
   }
 
   async insert(o: ManagedObject): Promise<void> {
@@ -79,6 +93,8 @@ export class OperationContext {
   }
 
   async save(o: ManagedObject): Promise<void> {
+    // A destroyed key's unwrapped bytes leave the cache (zeroed) at once.
+    if (o.material === null) this.hsm?.unwrappedCache.invalidate(o.uid);
     await this.store.update(toStored({ ...o, updatedAt: this.now() }));
   }
 }

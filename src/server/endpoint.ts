@@ -17,12 +17,25 @@ const PLACEHOLDER_FIELDS = ['UniqueIdentifier', 'PrivateKeyUniqueIdentifier'];
  * RequestMessage (errors reported per BatchItem, never thrown).
  */
 export class KmipEndpoint {
-  constructor(private readonly store: ObjectStore, private readonly log: Logger, private readonly hsm?: HsmRegistry) {}
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly log: Logger,
+    private readonly hsm?: HsmRegistry,
+    /** The server-wide key-encryption key (hsm::…) that wraps every new symmetric key. */
+    private readonly kek?: string,
+  ) {}
+
+  private context(user: string, protocolMajor?: number): OperationContext {
+    const ctx = new OperationContext(user, this.store, protocolMajor);
+    ctx.hsm = this.hsm;
+    ctx.kek = this.kek;
+    return ctx;
+  }
 
   async runBare(op: TtlvNode, user: string): Promise<TtlvStructure> {
     if (op.type !== 'Structure') throw new KmipError('Invalid_Message', 'an operation must be a Structure');
     if (op.tag === 'RequestMessage') return this.runMessage(op, user);
-    const ctx = new OperationContext(user, this.store);
+    const ctx = this.context(user);
     return this.runOne(op.tag, op, ctx);
   }
 
@@ -55,7 +68,7 @@ export class KmipEndpoint {
     }
     const { header, items } = parsed;
     const version = { major: header.major, minor: header.minor };
-    const ctx = new OperationContext(user, this.store, header.major);
+    const ctx = this.context(user, header.major);
     const continueOnError = header.batchErrorContinuationOption === 'Continue';
     const responses: ResponseItem[] = [];
     for (const item of items) {

@@ -29,12 +29,23 @@ export interface ServerOptions {
   defaultUser?: string;
   /** HSM instances (src/server/hsm/hsm-config.ts), opened at start; a wrong PIN fails the start. */
   hsm?: HsmInstanceConfig[];
+  /**
+   * An hsm:: AES key that wraps every new database symmetric key at rest (Cosmian's
+   * key_encryption_key). HSM-resident keys are never wrapped. Needs `hsm`.
+   */
+  keyEncryptionKey?: string;
+  /** Unwrapped-key cache: most entries (LRU; 0 disables it). Default 1000. */
+  unwrappedCacheMaxSize?: number;
+  /** Unwrapped-key cache: minutes an unused entry lives. Default 15. */
+  unwrappedCacheMaxAgeMinutes?: number;
 }
 
 export interface RunningServer {
   url: string;
   port: number;
   socketPort?: number;
+  /** HSM calls made to wrap/unwrap database keys and the unwrapped-key cache's counters; undefined without HSMs. */
+  keyWrapStats(): ReturnType<HsmRegistry['wrapStats']> | undefined;
   close(): Promise<void>;
 }
 
@@ -67,21 +78,38 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
+function cacheOptions(opts: ServerOptions): { maxEntries?: number; idleMs?: number } {
+  return {
+    ...(opts.unwrappedCacheMaxSize !== undefined ? { maxEntries: opts.unwrappedCacheMaxSize } : {}),
+    ...(opts.unwrappedCacheMaxAgeMinutes !== undefined ? { idleMs: opts.unwrappedCacheMaxAgeMinutes * 60_000 } : {}),
+  };
+}
+
+/** The KEK must be an hsm:: key of a configured HSM, so a typo stops the start instead of every Create. */
+function checkKek(opts: ServerOptions, hsm: HsmRegistry | undefined): void {
+  const kek = opts.keyEncryptionKey;
+  if (kek === undefined) return;
+  if (!kek.startsWith('hsm::')) throw new Error(`--key-encryption-key must be an hsm:: key, not ${kek}`);
+  if (!hsm) throw new Error('--key-encryption-key needs an HSM (--hsm-slot …)');
+  hsm.route(kek);
+}
+
 /** Starts the KMS in this process: HTTP(S) and, if asked, the binary TTLV socket. */
 export async function startServer(opts: ServerOptions = {}): Promise<RunningServer> {
   const log = createLogger(opts.logLevel ?? 'warn');
   const host = opts.host ?? DEFAULT_HOST;
   if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) throw new Error('--tls-cert and --tls-key go together');
   // HSMs first: a wrong PIN or a missing token stops the start before anything listens.
-  const hsm = opts.hsm && opts.hsm.length > 0 ? HsmRegistry.open(opts.hsm) : undefined;
+  const hsm = opts.hsm && opts.hsm.length > 0 ? HsmRegistry.open(opts.hsm, cacheOptions(opts)) : undefined;
   let store: SqliteStore | undefined;
   let http: Server | undefined;
   let socket: Server | undefined;
   let socketPort: number | undefined;
   let port: number;
   try {
+    checkKek(opts, hsm);
     store = new SqliteStore(resolveDbPath(opts));
-    const endpoint = new KmipEndpoint(store, log, hsm);
+    const endpoint = new KmipEndpoint(store, log, hsm, opts.keyEncryptionKey);
     const tls = opts.tlsCert && opts.tlsKey ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } : undefined;
     http = createKmipHttpServer(endpoint, { ...(tls ? { tls } : {}), defaultUser: opts.defaultUser ?? 'admin', hsmStatus: () => hsm?.status() ?? [] }, log);
     port = await listen(http, opts.port ?? DEFAULT_PORT, host);
@@ -104,6 +132,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     url: `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     ...(socketPort !== undefined ? { socketPort } : {}),
+    keyWrapStats: () => hsm?.wrapStats(),
     async close() {
       await closeServer(httpServer);
       if (socket) await closeServer(socket);
@@ -129,7 +158,14 @@ export async function serve(opts: ServerOptions): Promise<void> {
   // Migrate once before the workers open the database.
   new SqliteStore(resolveDbPath(opts)).close();
   // Check the HSMs once here, so a wrong PIN stops `serve` instead of making workers crash and restart forever.
-  if (opts.hsm && opts.hsm.length > 0) HsmRegistry.open(opts.hsm).close();
+  if (opts.hsm && opts.hsm.length > 0) {
+    const hsm = HsmRegistry.open(opts.hsm);
+    try {
+      checkKek(opts, hsm);
+    } finally {
+      hsm.close();
+    }
+  } else checkKek(opts, undefined);
   // Workers run worker.js with no inherited -e/--eval, whatever started the primary.
   cluster.setupPrimary({ exec: join(__dirname, 'worker.js'), execArgv: process.execArgv.filter((a, i, all) => !isEvalFlag(a) && !isEvalFlag(all[i - 1] ?? '')) });
   const env = { P11KMS_WORKER_OPTIONS: JSON.stringify(opts) };

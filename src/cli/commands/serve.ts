@@ -24,11 +24,15 @@ export function registerServe(program: Command, rt: Runtime): void {
     .option('--hsm-slot <id>', 'HSM slot to use; repeatable; keys are hsm::<slot>::<label> (env KMS_HSM_SLOT, comma-separated)', collect)
     .option('--hsm-password <pin>', 'user PIN of each --hsm-slot, in order; repeatable (env KMS_HSM_PASSWORD)', collect)
     .option('--hsm-admin <user>', 'user who may create and destroy HSM keys; repeatable, "*" for all (env KMS_HSM_ADMIN; default admin)', collect)
+    .option('--key-encryption-key <hsm-uid>', 'hsm::… AES key that wraps every new symmetric key at rest (Cosmian key_encryption_key)')
+    .option('--unwrapped-cache-max-size <n>', 'unwrapped-key cache entries (LRU; 0 disables; default 1000)', parseInteger('--unwrapped-cache-max-size'))
+    .option('--unwrapped-cache-max-age <minutes>', 'minutes an unused unwrapped key stays cached (default 15)', parseInteger('--unwrapped-cache-max-age'))
     .action(rt.action<ServeOptions>(async ({ out, io }, _args, o) => {
       // Loaded here so client commands never pay for the server's SQLite, crypto and PKCS#11 modules.
       const server = await import('../../server/main');
       const { hsmFromFlags } = await import('./serve-hsm');
-      const { db, hsmModel, hsmSlot, hsmPassword, hsmAdmin, ...rest } = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ServeOptions;
+      const { db, hsmModel, hsmSlot, hsmPassword, hsmAdmin, unwrappedCacheMaxAge, ...rest } = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ServeOptions & { unwrappedCacheMaxAge?: number };
+      if (unwrappedCacheMaxAge !== undefined) rest.unwrappedCacheMaxAgeMinutes = unwrappedCacheMaxAge;
       const hsmFlags: HsmFlags = {
         ...(hsmModel !== undefined ? { hsmModel } : {}), ...(hsmSlot ? { hsmSlot } : {}),
         ...(hsmPassword ? { hsmPassword } : {}), ...(hsmAdmin ? { hsmAdmin } : {}),

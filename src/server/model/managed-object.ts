@@ -25,6 +25,12 @@ export interface ManagedObject {
   material: Buffer | null;
   createdAt: number;
   updatedAt: number;
+  /**
+   * For a key stored wrapped by an HSM key (a WrappingKeyLink to hsm::…, `material` is then
+   * the HSM's iv‖ciphertext‖tag): the key bytes, through the server's unwrapped-key cache.
+   * Set by OperationContext.load; never stored.
+   */
+  unwrapKey?: () => Buffer;
 }
 
 export function toStored(o: ManagedObject): StoredObjectWrite {

@@ -6,6 +6,7 @@ import {
 } from '../model/attributes';
 import { fullAttributes, objectTags, userTags, type ManagedObject } from '../model/managed-object';
 import { touch } from './new-object';
+import { hsmWrappingKeyOf } from '../hsm/key-wrapping';
 
 /** Fixed when the object is made; changing them would make the attributes lie about the key. */
 const IMMUTABLE = new Set([...READ_ONLY, 'CryptographicAlgorithm', 'CryptographicLength', 'CryptographicDomainParameters', 'KeyFormatType']);
@@ -79,7 +80,11 @@ function checkWritable(attr: TtlvNode): void {
   if (IMMUTABLE.has(attr.tag)) throw new KmipError('Attribute_Read_Only', `${attr.tag} cannot be changed`);
 }
 
-async function saveChanged(ctx: OperationContext, o: ManagedObject, response: string, uid: string): Promise<TtlvStructure> {
+async function saveChanged(ctx: OperationContext, before: ManagedObject, o: ManagedObject, response: string, uid: string): Promise<TtlvStructure> {
+  // The link to the HSM key a key is stored wrapped by says how to read the stored bytes: never editable.
+  if (hsmWrappingKeyOf(before.attributes) !== hsmWrappingKeyOf(o.attributes)) {
+    throw new KmipError('Attribute_Read_Only', `the WrappingKeyLink to an HSM key cannot be added, changed or deleted`);
+  }
   await ctx.save(touch(o, ctx.now()));
   return T.struct(response, [T.text('UniqueIdentifier', uid)]);
 }
@@ -90,12 +95,12 @@ export async function addAttribute(p: TtlvStructure, ctx: OperationContext): Pro
   const attr = carriedAttribute(p, 'NewAttribute');
   if (!attr) throw new KmipError('Missing_Data', 'missing NewAttribute');
   const tags = vendorTagValue(attr);
-  if (tags) return saveChanged(ctx, { ...o, tags: objectTags(o.objectType, [...userTags(o), ...tags]) }, 'AddAttributeResponse', uid);
+  if (tags) return saveChanged(ctx, o, { ...o, tags: objectTags(o.objectType, [...userTags(o), ...tags]) }, 'AddAttributeResponse', uid);
   checkWritable(attr);
   if (!isMultiValued(attr.tag) && getAll(o.attributes, attr.tag).length > 0) {
     throw new KmipError('Attribute_Single_Valued', `${attr.tag} is already set; use SetAttribute or ModifyAttribute`);
   }
-  return saveChanged(ctx, { ...o, attributes: [...o.attributes, attr] }, 'AddAttributeResponse', uid);
+  return saveChanged(ctx, o, { ...o, attributes: [...o.attributes, attr] }, 'AddAttributeResponse', uid);
 }
 
 export async function setAttribute(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
@@ -104,10 +109,10 @@ export async function setAttribute(p: TtlvStructure, ctx: OperationContext): Pro
   const attr = carriedAttribute(p, 'NewAttribute');
   if (!attr) throw new KmipError('Missing_Data', 'missing NewAttribute');
   const tags = vendorTagValue(attr);
-  if (tags) return saveChanged(ctx, { ...o, tags: objectTags(o.objectType, tags) }, 'SetAttributeResponse', uid);
+  if (tags) return saveChanged(ctx, o, { ...o, tags: objectTags(o.objectType, tags) }, 'SetAttributeResponse', uid);
   checkWritable(attr);
   if (isMultiValued(attr.tag)) throw new KmipError('Attribute_Single_Valued', `${attr.tag} is multi-valued; use AddAttribute`);
-  return saveChanged(ctx, { ...o, attributes: withAttr(o.attributes, attr) }, 'SetAttributeResponse', uid);
+  return saveChanged(ctx, o, { ...o, attributes: withAttr(o.attributes, attr) }, 'SetAttributeResponse', uid);
 }
 
 export async function modifyAttribute(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
@@ -117,14 +122,14 @@ export async function modifyAttribute(p: TtlvStructure, ctx: OperationContext): 
   if (!next) throw new KmipError('Missing_Data', 'missing NewAttribute');
   const current = carriedAttribute(p, 'CurrentAttribute');
   const tags = vendorTagValue(next);
-  if (tags) return saveChanged(ctx, { ...o, tags: objectTags(o.objectType, tags) }, 'ModifyAttributeResponse', uid);
+  if (tags) return saveChanged(ctx, o, { ...o, tags: objectTags(o.objectType, tags) }, 'ModifyAttributeResponse', uid);
   checkWritable(next);
   const existing = getAll(o.attributes, next.tag);
   if (existing.length === 0) throw new KmipError('Attribute_Not_Found', `${next.tag} is not set`);
   const target = current ? existing.find((e) => ttlvEqual(e, current)) : existing[0];
   if (!target) throw new KmipError('Attribute_Not_Found', `no ${next.tag} with the given current value`);
   const attributes = o.attributes.map((a) => (a === target ? next : a));
-  return saveChanged(ctx, { ...o, attributes }, 'ModifyAttributeResponse', uid);
+  return saveChanged(ctx, o, { ...o, attributes }, 'ModifyAttributeResponse', uid);
 }
 
 export async function deleteAttribute(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
@@ -136,22 +141,22 @@ export async function deleteAttribute(p: TtlvStructure, ctx: OperationContext): 
     const tags = vendorTagValue(current);
     if (tags) {
       const remaining = userTags(o).filter((t) => !tags.includes(t));
-      return saveChanged(ctx, { ...o, tags: objectTags(o.objectType, remaining) }, 'DeleteAttributeResponse', uid);
+      return saveChanged(ctx, o, { ...o, tags: objectTags(o.objectType, remaining) }, 'DeleteAttributeResponse', uid);
     }
     checkWritable(current);
     const idx = o.attributes.findIndex((a) => ttlvEqual(a, current));
     if (idx < 0) throw new KmipError('Attribute_Not_Found', `no ${current.tag} with the given value`);
     const attributes = o.attributes.filter((_, i) => i !== idx);
-    return saveChanged(ctx, { ...o, attributes }, 'DeleteAttributeResponse', uid);
+    return saveChanged(ctx, o, { ...o, attributes }, 'DeleteAttributeResponse', uid);
   }
   const ref = refs[0];
   if (!ref) throw new KmipError('Missing_Data', 'missing CurrentAttribute or AttributeReference');
   if (ref.kind === 'vendor') {
     if (ref.name !== 'tag') throw new KmipError('Attribute_Not_Found', `vendor attribute ${ref.name} is not set`);
-    return saveChanged(ctx, { ...o, tags: objectTags(o.objectType, []) }, 'DeleteAttributeResponse', uid);
+    return saveChanged(ctx, o, { ...o, tags: objectTags(o.objectType, []) }, 'DeleteAttributeResponse', uid);
   }
   checkWritable({ tag: ref.tag, type: 'Integer', value: 0 });
   if (getAll(o.attributes, ref.tag).length === 0) throw new KmipError('Attribute_Not_Found', `${ref.tag} is not set`);
-  return saveChanged(ctx, { ...o, attributes: withoutAttr(o.attributes, ref.tag) }, 'DeleteAttributeResponse', uid);
+  return saveChanged(ctx, o, { ...o, attributes: withoutAttr(o.attributes, ref.tag) }, 'DeleteAttributeResponse', uid);
 }
 

@@ -13,6 +13,7 @@ import { USAGE, requireUsage } from '../model/usage';
 import { rsaEncrypt, symmetricEncrypt } from '../crypto';
 import { buildPkcs12 } from '../crypto/pkcs12';
 import { read, readCryptoParams } from './payload';
+import { hsmKeyWrappingData, hsmWrappingKeyOf } from '../hsm/key-wrapping';
 
 interface Wrapping {
   method: string;
@@ -52,7 +53,7 @@ async function wrapKeyBytes(ctx: OperationContext, bytes: Buffer, w: Wrapping): 
 }
 
 /** Enforces Sensitive and Extractable: a sensitive key leaves only wrapped; a non-extractable one never. */
-function checkExportable(o: ManagedObject, wrapping: Wrapping | undefined): void {
+function checkExportable(o: ManagedObject, wrapping: Wrapping | true | undefined): void {
   if (o.objectType !== 'SymmetricKey' && o.objectType !== 'PrivateKey' && o.objectType !== 'SecretData') return;
   if (boolAttr(o.attributes, 'Extractable') === false) {
     throw new KmipError('Not_Extractable', `object ${o.uid} is not extractable`);
@@ -75,7 +76,8 @@ async function renderObject(ctx: OperationContext, o: ManagedObject, format: str
   switch (o.objectType) {
     case 'SymmetricKey': {
       const fmt = format ?? defaultFormat('SymmetricKey');
-      return T.struct('SymmetricKey', [await finish(fmt, symmetricKeyMaterial(fmt, o.material), o.material)]);
+      const key = symmetricKeyOf(o); // unwrapped through the HSM when the key is stored wrapped
+      return T.struct('SymmetricKey', [await finish(fmt, symmetricKeyMaterial(fmt, key), key)]);
     }
     case 'PrivateKey': {
       if (format === 'PKCS12') return T.struct('PrivateKey', [await pkcs12Block(ctx, o, pkcs12Password)]);
@@ -131,9 +133,16 @@ async function getOrExport(p: TtlvStructure, ctx: OperationContext, exporting: b
     if (!exporting) throw new KmipError('Object_Destroyed', `object ${uid} is destroyed`);
     return T.struct(response, [...head, T.struct('Attributes', fullAttributes(o))]);
   }
+  // A key stored wrapped by an HSM key leaves as stored (iv‖ct‖tag with KeyWrappingData naming the HSM key),
+  // as Cosmian's default does, unless KeyWrapType NotWrapped asks for it in clear or another wrapping is asked for.
+  const hsmKek = o.objectType === 'SymmetricKey' ? hsmWrappingKeyOf(o.attributes) : undefined;
+  const asStored = hsmKek !== undefined && !wrapping && !isPkcs12 && read.enum(p, 'KeyWrapType') !== 'NotWrapped';
   // A PKCS#12 password is chosen by the caller, so it protects nothing against the caller: treat it as clear.
-  checkExportable(o, isPkcs12 ? undefined : wrapping);
-  const object = await renderObject(ctx, o, format, wrapping, password);
+  checkExportable(o, isPkcs12 ? undefined : asStored ? true : wrapping);
+  const object = asStored && hsmKek !== undefined && o.material
+    ? T.struct('SymmetricKey', [T.struct('KeyBlock', [T.enum('KeyFormatType', format ?? defaultFormat('SymmetricKey')), T.bytes('KeyValue', o.material),
+      getAttr(o.attributes, 'CryptographicAlgorithm'), getAttr(o.attributes, 'CryptographicLength'), hsmKeyWrappingData(hsmKek)])])
+    : await renderObject(ctx, o, format, wrapping, password);
   return T.struct(response, [...head, exporting ? T.struct('Attributes', fullAttributes(o)) : undefined, object]);
 }
 

@@ -3,6 +3,7 @@ import { T, type TtlvNode } from '../../kmip/ttlv';
 import type { OperationContext } from '../context';
 import { READ_ONLY, checkUserTags, isMultiValued, dateAttr, splitAttributes, textAttr, withAttr, withoutAttr, type AttributeList } from '../model/attributes';
 import { initialState } from '../model/lifecycle';
+import { isWrappingKeyLink, wrapNewKey } from '../hsm/key-wrapping';
 import { objectTags, type ManagedObject, type ObjectType } from '../model/managed-object';
 
 /**
@@ -17,8 +18,13 @@ export function newObject(
   serverAttributes: TtlvNode[],
   extraTags: string[] = [],
 ): ManagedObject {
-  const { list, tags } = splitAttributes(requested);
+  const split = splitAttributes(requested);
+  const tags = split.tags;
   checkUserTags(tags);
+  // A symmetric key asked to be wrapped by an HSM key (or under the server KEK) is stored wrapped.
+  const wrapped = wrapNewKey(ctx, objectType, split.list, material, serverAttributes);
+  const list = wrapped.list;
+  material = wrapped.material;
   const now = ctx.now();
   const uid = textAttr(list, 'UniqueIdentifier') ?? ctx.newUid();
   if (uid.length === 0 || uid.length > 1024 || uid.startsWith('[')) {
@@ -26,7 +32,7 @@ export function newObject(
   }
   let attributes: AttributeList = list.filter((n) => !READ_ONLY.has(n.tag) || n.tag === 'UniqueIdentifier');
   attributes = withoutAttr(attributes, 'UniqueIdentifier');
-  for (const n of serverAttributes) attributes = isMultiValued(n.tag) ? [...attributes, n] : withAttr(attributes, n);
+  for (const n of serverAttributes.filter((a) => !isWrappingKeyLink(a))) attributes = isMultiValued(n.tag) ? [...attributes, n] : withAttr(attributes, n);
   attributes = withAttr(attributes, T.date('InitialDate', now));
   attributes = withAttr(attributes, T.date('LastChangeDate', now));
   return {

@@ -10,6 +10,7 @@ import { generateKeyPair } from '../crypto/keygen';
 import { storeKeyPair } from './create';
 import { newObject, touch } from './new-object';
 import { read } from './payload';
+import { hsmWrappingKeyOf } from '../hsm/key-wrapping';
 
 /** Attributes a replacement key inherits: the descriptive ones, not identity, dates or links. */
 const NOT_INHERITED = new Set(['UniqueIdentifier', 'InitialDate', 'LastChangeDate', 'ActivationDate', 'DeactivationDate', 'DestroyDate', 'CompromiseDate', 'CompromiseOccurrenceDate', 'Link', 'State']);
@@ -31,7 +32,10 @@ export async function reKey(p: TtlvStructure, ctx: OperationContext): Promise<Tt
   if (old.objectType !== 'SymmetricKey') throw new KmipError('Invalid_Object_Type', 'ReKey renews symmetric keys; use ReKeyKeyPair for key pairs');
   requireUsableState(old, 'read', ctx.now());
   const bits = intAttr(old.attributes, 'CryptographicLength') ?? 256;
-  const fresh = newObject(ctx, 'SymmetricKey', inherited(old, ctx.now(), read.int(p, 'Offset')), randomBytes(bits / 8), [linkAttribute('ReplacedObjectLink', uid)], userTags(old));
+  // A key stored wrapped by an HSM key is replaced by one wrapped by the same key.
+  const kek = hsmWrappingKeyOf(old.attributes);
+  const fresh = newObject(ctx, 'SymmetricKey', inherited(old, ctx.now(), read.int(p, 'Offset')), randomBytes(bits / 8),
+    [linkAttribute('ReplacedObjectLink', uid), ...(kek !== undefined ? [linkAttribute('WrappingKeyLink', kek)] : [])], userTags(old));
   await ctx.insert(fresh);
   await linkReplacement(ctx, old, fresh.uid);
   return T.struct('ReKeyResponse', [T.text('UniqueIdentifier', fresh.uid)]);

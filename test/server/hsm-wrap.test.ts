@@ -1,0 +1,272 @@
+import t, { type Test } from 'tap';
+import { createDecipheriv, randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
+import { KmipClient } from '../../src/kmip/client';
+import { createSymmetricKeyRequest, symmetricKeyObject } from '../../src/kmip/requests';
+import { T, child, type TtlvStructure } from '../../src/kmip/ttlv';
+import { vendorAttribute } from '../../src/server/model/attributes';
+import type { HsmInstanceConfig } from '../../src/server/hsm/hsm-config';
+import { startServer, type RunningServer, type ServerOptions } from '../../src/server/main';
+import { reasonOf } from '../support/client';
+import { cli } from '../cli/harness';
+import { PIN, SOFTHSM2_LIB, makeTokens } from '../hsm/softhsm';
+
+// One SoftHSM2 token for the whole file (SOFTHSM2_CONF is read once per process).
+const tokens = makeTokens(t, 1, 'kmswrap');
+const slot = tokens.slots[0] as number;
+process.env['SOFTHSM2_CONF'] = tokens.conf;
+const uid = (label: string): string => `hsm::${slot}::${label}`;
+const hsm: HsmInstanceConfig[] = [{ prefix: 'hsm', model: 'softhsm2', library: SOFTHSM2_LIB, slots: [{ id: slot, pin: PIN }], admins: ['admin'] }];
+
+/** A server on a given database; the caller closes it (restarts need the same file). */
+async function serverOn(dbPath: string, opts: ServerOptions = {}): Promise<{ server: RunningServer; client: KmipClient; stop(): Promise<void> }> {
+  const server = await startServer({ port: 0, dbPath, logLevel: 'silent', hsm, ...opts });
+  const client = new KmipClient({ url: server.url });
+  let stopped = false;
+  return {
+    server, client,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      client.close();
+      await server.close();
+    },
+  };
+}
+
+function tempDb(t: Test): { dir: string; dbPath: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'p11kms-wrap-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return { dir, dbPath: join(dir, 'kms.sqlite') };
+}
+
+/** What `ckms sym keys create --wrapping-key-id <kek>` sends: Cosmian's vendor attribute wrapping_key_id. */
+function createWrappedRequest(kek: string, bits = 256): TtlvStructure {
+  const req = createSymmetricKeyRequest({ algorithm: 'AES', length: bits });
+  const attrs = child(req, 'Attributes') as TtlvStructure;
+  return T.struct('Create', [child(req, 'ObjectType'), T.struct('Attributes', [...attrs.value, vendorAttribute('wrapping_key_id', T.text('AttributeValue', kek))])]);
+}
+
+async function createWrapped(client: KmipClient, kek: string): Promise<string> {
+  const res = await client.call(createWrappedRequest(kek));
+  return String(child(res, 'UniqueIdentifier')?.value);
+}
+
+/**
+ * Every place the key bytes could be: every blob and text column of every table (as raw bytes,
+ * hex and base64), and the raw bytes of every file in the directory (database, WAL, shm).
+ */
+function scanForKey(dir: string, dbPath: string, key: Buffer): string[] {
+  const found: string[] = [];
+  const needles = [key, Buffer.from(key.toString('hex')), Buffer.from(key.toString('hex').toUpperCase()), Buffer.from(key.toString('base64').replace(/=+$/, ''))];
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  try {
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>;
+    for (const { name } of tables) {
+      for (const row of db.prepare(`SELECT * FROM "${name}"`).all() as Array<Record<string, unknown>>) {
+        for (const [column, value] of Object.entries(row)) {
+          const bytes = Buffer.isBuffer(value) ? value : typeof value === 'string' ? Buffer.from(value) : undefined;
+          if (bytes && needles.some((n) => bytes.includes(n))) found.push(`${name}.${column}`);
+        }
+      }
+    }
+  } finally {
+    db.close();
+  }
+  for (const file of readdirSync(dir)) {
+    const bytes = readFileSync(join(dir, file));
+    if (needles.some((n) => bytes.includes(n))) found.push(`file ${file}`);
+  }
+  return found;
+}
+
+function storedRow(dbPath: string, id: string): { material: Buffer; attributes: string } {
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare('SELECT material, attributes FROM objects WHERE uid = ?').get(id) as { material: Buffer; attributes: string };
+  } finally {
+    db.close();
+  }
+}
+
+function gcmDecryptLocally(key: Buffer, r: { data: Buffer; iv?: Buffer; tag?: Buffer }): Buffer {
+  const d = createDecipheriv('aes-256-gcm', key, r.iv!);
+  d.setAuthTag(r.tag!);
+  return Buffer.concat([d.update(r.data), d.final()]);
+}
+
+t.test('a key created with wrapping_key_id is stored wrapped, used through the cache, and survives a restart', async (t) => {
+  const { dir, dbPath } = tempDb(t);
+  const kek = uid('kek1');
+  let s = await serverOn(dbPath);
+  t.teardown(() => s.stop());
+  t.equal(await s.client.create({ algorithm: 'AES', length: 256, uniqueIdentifier: kek }), kek, 'the KEK lives on the HSM');
+  const id = await createWrapped(s.client, kek);
+  t.notOk(id.startsWith('hsm::'), 'the wrapped key is a database key');
+
+  // Get answers as stored by default (Cosmian's default): iv‖ct‖tag with KeyWrappingData naming the KEK.
+  const asStored = await s.client.get(id);
+  t.equal(asStored.bytes?.length, 60, '12-byte IV + 32-byte ciphertext + 16-byte tag');
+  const block = child(asStored.object, 'KeyBlock');
+  t.equal(child(child(child(block, 'KeyWrappingData'), 'EncryptionKeyInformation'), 'UniqueIdentifier')?.value, kek);
+  t.same(asStored.bytes, storedRow(dbPath, id).material, 'the wrapped form is what the row holds');
+  t.match(storedRow(dbPath, id).attributes, /WrappingKeyLink/);
+  t.notMatch(storedRow(dbPath, id).attributes, /wrapping_key_id/, 'the request attribute became a link');
+
+  // KeyWrapType NotWrapped unwraps: this is how the test learns the key bytes.
+  const clear = await s.client.get(id, { keyWrapType: 'NotWrapped' });
+  const key = clear.bytes as Buffer;
+  t.equal(key.length, 32);
+  t.notSame(key, asStored.bytes);
+  const plain = Buffer.from('wrapped at rest, clear only in memory');
+  const enc = await s.client.encrypt(id, plain);
+  t.same(gcmDecryptLocally(key, enc), plain, 'the unwrapped bytes are the key Encrypt used');
+  t.same(await s.client.decrypt(id, enc.data, { iv: enc.iv!, tag: enc.tag! }), plain);
+
+  // Restart on the same database and token: a fresh cache, and the key still works.
+  await s.stop();
+  t.same(scanForKey(dir, dbPath, key), [], 'the key bytes are nowhere in the SQLite file, its WAL or any column');
+  s = await serverOn(dbPath);
+  t.same(s.server.keyWrapStats(), { hsmCalls: 0, cache: { hits: 0, misses: 0, evictions: 0, expirations: 0, invalidations: 0, size: 0 } });
+  t.same(await s.client.decrypt(id, enc.data, { iv: enc.iv!, tag: enc.tag! }), plain, 'decrypts after the restart');
+  t.match(s.server.keyWrapStats(), { hsmCalls: 1, cache: { misses: 1, hits: 0, size: 1 } }, 'the first use unwraps on the HSM');
+  const again = await s.client.encrypt(id, plain);
+  t.same(gcmDecryptLocally(key, again), plain);
+  t.match(s.server.keyWrapStats(), { hsmCalls: 1, cache: { hits: 1, misses: 1, size: 1 } }, 'the second use makes no HSM call');
+
+  // Destroy zeroes and drops the cached key.
+  await s.client.revoke(id, 'CessationOfOperation');
+  await s.client.destroy(id);
+  t.match(s.server.keyWrapStats(), { cache: { size: 0, invalidations: 1 } });
+  await s.stop();
+  t.same(scanForKey(dir, dbPath, key), []);
+});
+
+t.test('wrapping_key_id: refusals', async (t) => {
+  const { dbPath } = tempDb(t);
+  const s = await serverOn(dbPath);
+  t.teardown(() => s.stop());
+  t.equal(await reasonOf(createWrapped(s.client, uid('no_such_kek'))), 'Item_Not_Found');
+  const dbKey = await s.client.create({ algorithm: 'AES', length: 256 });
+  t.equal(await reasonOf(createWrapped(s.client, dbKey)), 'Feature_Not_Supported', 'wrapping at rest by a database key is not supported');
+  // The scan is not vacuous: an unwrapped key's bytes are found.
+  const dbKeyBytes = (await s.client.get(dbKey)).bytes as Buffer;
+  t.equal(storedRow(dbPath, dbKey).material.length, 32);
+  t.ok(scanForKey(dirname(dbPath), dbPath, dbKeyBytes).includes('objects.material'), 'control: a key stored in clear is found by the scan');
+  const kek = uid('kek_refusals');
+  await s.client.create({ algorithm: 'AES', length: 256, uniqueIdentifier: kek });
+  const alice = await serverOn(dbPath.replace('kms.sqlite', 'alice.sqlite'), { defaultUser: 'alice' });
+  t.teardown(() => alice.stop());
+  t.equal(await reasonOf(createWrapped(alice.client, kek)), 'Permission_Denied', 'an explicit HSM wrapping key needs an HSM admin');
+  const nowrap = await serverOn(dbPath.replace('kms.sqlite', 'nohsm.sqlite'), { hsm: [] });
+  t.teardown(() => nowrap.stop());
+  t.equal(await reasonOf(createWrapped(nowrap.client, kek)), 'Item_Not_Found', 'no HSM, no wrapping');
+});
+
+t.test('the server-wide key-encryption key wraps every new symmetric key, for any user', async (t) => {
+  const { dir, dbPath } = tempDb(t);
+  const kek = uid('server_kek');
+  const setup = await serverOn(join(dir, 'setup.sqlite'));
+  await setup.client.create({ algorithm: 'AES', length: 256, uniqueIdentifier: kek });
+  await setup.stop();
+
+  const s = await serverOn(dbPath, { keyEncryptionKey: kek, defaultUser: 'alice' });
+  t.teardown(() => s.stop());
+  const created = await s.client.create({ algorithm: 'AES', length: 256 });
+  t.equal(storedRow(dbPath, created).material.length, 60, 'Create: stored wrapped');
+  const imported = randomBytes(32);
+  const registered = await s.client.register(symmetricKeyObject(imported));
+  t.equal(storedRow(dbPath, registered).material.length, 60, 'Register: stored wrapped');
+  t.same((await s.client.get(registered, { keyWrapType: 'NotWrapped' })).bytes, imported);
+  const plain = Buffer.from('under the server KEK');
+  const enc = await s.client.encrypt(registered, plain);
+  t.same(gcmDecryptLocally(imported, enc), plain, 'the registered key works after wrapping');
+  const createdKey = (await s.client.get(created, { keyWrapType: 'NotWrapped' })).bytes as Buffer;
+
+  // Import, then Import with ReplaceExisting: the cached unwrapped key of the old wrapped form is never served.
+  const first = randomBytes(32);
+  const second = randomBytes(32);
+  await s.client.import('imported-key', symmetricKeyObject(first));
+  t.equal(storedRow(dbPath, 'imported-key').material.length, 60, 'Import: stored wrapped');
+  t.same(gcmDecryptLocally(first, await s.client.encrypt('imported-key', plain)), plain);
+  await s.client.import('imported-key', symmetricKeyObject(second), {}, { replaceExisting: true });
+  t.same(gcmDecryptLocally(second, await s.client.encrypt('imported-key', plain)), plain, 'the replacement key is used, not the cached old one');
+  await s.stop();
+  t.same(scanForKey(dir, dbPath, first), []);
+  t.same(scanForKey(dir, dbPath, second), []);
+  t.same(scanForKey(dir, dbPath, imported), [], 'the registered bytes never reached SQLite');
+  t.same(scanForKey(dir, dbPath, createdKey), [], 'nor the created ones');
+});
+
+t.test('HSM-resident keys are never wrapped by the server KEK', async (t) => {
+  const { dbPath } = tempDb(t);
+  const kek = uid('kek_resident');
+  const first = await serverOn(dbPath);
+  await first.client.create({ algorithm: 'AES', length: 256, uniqueIdentifier: kek });
+  await first.stop();
+  const s = await serverOn(dbPath, { keyEncryptionKey: kek });
+  t.teardown(() => s.stop());
+  const resident = uid('resident');
+  t.equal(await s.client.create({ algorithm: 'AES', length: 256, uniqueIdentifier: resident }), resident);
+  const enc = await s.client.encrypt(resident, Buffer.from('x'));
+  t.same(await s.client.decrypt(resident, enc.data, { iv: enc.iv!, tag: enc.tag! }), Buffer.from('x'));
+  t.equal(s.server.keyWrapStats()?.hsmCalls, 0, 'nothing was wrapped');
+});
+
+t.test('a key-encryption key that is not an HSM key stops the start', async (t) => {
+  const { dbPath } = tempDb(t);
+  await t.rejects(startServer({ port: 0, dbPath, logLevel: 'silent', keyEncryptionKey: uid('k') }), /needs an HSM/);
+  await t.rejects(startServer({ port: 0, dbPath, logLevel: 'silent', hsm, keyEncryptionKey: 'some-db-key' }), /must be an hsm:: key/);
+  const run = await cli(['serve', '--workers', '0', '--port', '0', '--db', dbPath, '--hsm-model', 'softhsm2', '--hsm-slot', String(slot),
+    '--hsm-password', PIN, '--key-encryption-key', 'hsm::4242::nowhere']);
+  t.not(run.code, 0, 'serve --key-encryption-key with a slot no HSM serves does not start');
+  t.match(run.stderr, /4242/);
+});
+
+t.test('the unwrapped-key cache can be sized or disabled', async (t) => {
+  const { dbPath } = tempDb(t);
+  const kek = uid('kek_nocache');
+  const s = await serverOn(dbPath, { unwrappedCacheMaxSize: 0 });
+  t.teardown(() => s.stop());
+  await s.client.create({ algorithm: 'AES', length: 256, uniqueIdentifier: kek });
+  const id = await createWrapped(s.client, kek);
+  const before = s.server.keyWrapStats()?.hsmCalls ?? 0;
+  await s.client.encrypt(id, Buffer.from('a'));
+  await s.client.encrypt(id, Buffer.from('b'));
+  t.equal((s.server.keyWrapStats()?.hsmCalls ?? 0) - before, 2, 'with the cache disabled, every use unwraps on the HSM');
+});
+
+t.test('ReKey keeps the HSM wrapping; the WrappingKeyLink cannot be edited or forged', async (t) => {
+  const { dbPath } = tempDb(t);
+  const kek = uid('kek_rekey');
+  const s = await serverOn(dbPath);
+  t.teardown(() => s.stop());
+  await s.client.create({ algorithm: 'AES', length: 256, uniqueIdentifier: kek });
+  const id = await createWrapped(s.client, kek);
+  const fresh = String(child(await s.client.call(T.struct('ReKey', [T.text('UniqueIdentifier', id)])), 'UniqueIdentifier')?.value);
+  t.not(fresh, id);
+  t.equal(storedRow(dbPath, fresh).material.length, 60, 'the replacement is stored wrapped too');
+  t.match(storedRow(dbPath, fresh).attributes, new RegExp(kek));
+  const key = (await s.client.get(fresh, { keyWrapType: 'NotWrapped' })).bytes as Buffer;
+  const enc = await s.client.encrypt(fresh, Buffer.from('rekeyed'));
+  t.same(gcmDecryptLocally(key, enc), Buffer.from('rekeyed'));
+
+  const deleteLinks = T.struct('DeleteAttribute', [T.text('UniqueIdentifier', fresh), T.enum('AttributeReference', 'Link')]);
+  t.equal(await reasonOf(s.client.call(deleteLinks)), 'Attribute_Read_Only', 'deleting the links would leave ciphertext posing as a key');
+  t.same(await s.client.decrypt(fresh, enc.data, { iv: enc.iv!, tag: enc.tag! }), Buffer.from('rekeyed'), 'still usable');
+
+  // A client-supplied WrappingKeyLink is not a wrapping request: the key is stored as any other.
+  const req = createSymmetricKeyRequest({ algorithm: 'AES', length: 256 });
+  const attrs = child(req, 'Attributes') as TtlvStructure;
+  const forged = T.struct('Create', [child(req, 'ObjectType'), T.struct('Attributes', [...attrs.value,
+    T.struct('Link', [T.enum('LinkType', 'WrappingKeyLink'), T.text('LinkedObjectIdentifier', kek)])])]);
+  const plainId = String(child(await s.client.call(forged), 'UniqueIdentifier')?.value);
+  t.equal(storedRow(dbPath, plainId).material.length, 32);
+  t.notMatch(storedRow(dbPath, plainId).attributes, /WrappingKeyLink/);
+  const addLink = T.struct('AddAttribute', [T.text('UniqueIdentifier', plainId),
+    T.struct('NewAttribute', [T.struct('Link', [T.enum('LinkType', 'WrappingKeyLink'), T.text('LinkedObjectIdentifier', kek)])])]);
+  t.equal(await reasonOf(s.client.call(addLink)), 'Attribute_Read_Only');
+});
