@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { KAT_DIR } from '../support/server';
 import { parse as parseToml } from 'smol-toml';
 
 /**
@@ -7,7 +8,7 @@ import { parse as parseToml } from 'smol-toml';
  * flattened to tag → value, and the manifest's expected response fields. No KMIP layer.
  */
 
-export const KAT_DIR = join(process.env['P11KMS_SHARED_DIR'] ?? join(__dirname, '..', '..', '..', '..', 'shared'), 'kmip-vectors', 'kat');
+export { KAT_DIR };
 
 interface JsonNode {
   tag: string;

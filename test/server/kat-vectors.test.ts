@@ -2,7 +2,7 @@ import t from 'tap';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
-import { SHARED_DIR, startTestServer } from '../support/server';
+import { KAT_DIR, startTestServer } from '../support/server';
 
 /**
  * The vector runner: every manifest under shared/kmip-vectors/kat, each step a bare KMIP 2.1
@@ -47,7 +47,7 @@ function findField(node: JsonNode, tag: string): JsonNode | undefined {
   return undefined;
 }
 
-const katDir = join(SHARED_DIR, 'kmip-vectors', 'kat');
+const katDir = KAT_DIR;
 
 t.test('KMIP known-answer vectors', async (t) => {
   const server = await startTestServer(t);

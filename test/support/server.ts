@@ -33,4 +33,10 @@ export async function startTestServer(t: Teardown, opts: ServerOptions = {}): Pr
 }
 
 export const REPO_ROOT = join(__dirname, '..', '..', '..');
+/** The project's shared documents, beside the repository; only the drift check reads them. */
 export const SHARED_DIR = process.env['P11KMS_SHARED_DIR'] ?? join(REPO_ROOT, '..', 'shared');
+/**
+ * The known-answer vectors, kept in the repository (a copy of shared/kmip-vectors) so that a
+ * clone anywhere runs them; test/server/vectors-copy.test.ts checks the copy has not drifted.
+ */
+export const KAT_DIR = join(REPO_ROOT, 'test', 'vectors', 'kmip-vectors', 'kat');
