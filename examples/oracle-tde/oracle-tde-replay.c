@@ -36,6 +36,7 @@
  * Build: cc -O2 -Wall -Wextra -I/usr/include/p11-kit-1 -o oracle-tde-replay oracle-tde-replay.c -ldl
  */
 #include <p11-kit/pkcs11.h>
+#include "ck_rv_names.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -54,41 +55,6 @@ static void *library;
 static CK_SESSION_HANDLE session;
 static const char *state_dir;
 
-static const char *rv_name(CK_RV rv) {
-  switch (rv) {
-    case CKR_OK: return "CKR_OK";
-    case CKR_ARGUMENTS_BAD: return "CKR_ARGUMENTS_BAD";
-    case CKR_ATTRIBUTE_READ_ONLY: return "CKR_ATTRIBUTE_READ_ONLY";
-    case CKR_ATTRIBUTE_SENSITIVE: return "CKR_ATTRIBUTE_SENSITIVE";
-    case CKR_ATTRIBUTE_TYPE_INVALID: return "CKR_ATTRIBUTE_TYPE_INVALID";
-    case CKR_ATTRIBUTE_VALUE_INVALID: return "CKR_ATTRIBUTE_VALUE_INVALID";
-    case CKR_BUFFER_TOO_SMALL: return "CKR_BUFFER_TOO_SMALL";
-    case CKR_DATA_LEN_RANGE: return "CKR_DATA_LEN_RANGE";
-    case CKR_DEVICE_ERROR: return "CKR_DEVICE_ERROR";
-    case CKR_ENCRYPTED_DATA_LEN_RANGE: return "CKR_ENCRYPTED_DATA_LEN_RANGE";
-    case CKR_FUNCTION_FAILED: return "CKR_FUNCTION_FAILED";
-    case CKR_GENERAL_ERROR: return "CKR_GENERAL_ERROR";
-    case CKR_KEY_FUNCTION_NOT_PERMITTED: return "CKR_KEY_FUNCTION_NOT_PERMITTED";
-    case CKR_KEY_HANDLE_INVALID: return "CKR_KEY_HANDLE_INVALID";
-    case CKR_KEY_NOT_WRAPPABLE: return "CKR_KEY_NOT_WRAPPABLE";
-    case CKR_KEY_UNEXTRACTABLE: return "CKR_KEY_UNEXTRACTABLE";
-    case CKR_MECHANISM_INVALID: return "CKR_MECHANISM_INVALID";
-    case CKR_MECHANISM_PARAM_INVALID: return "CKR_MECHANISM_PARAM_INVALID";
-    case CKR_OBJECT_HANDLE_INVALID: return "CKR_OBJECT_HANDLE_INVALID";
-    case CKR_OPERATION_NOT_INITIALIZED: return "CKR_OPERATION_NOT_INITIALIZED";
-    case CKR_PIN_INCORRECT: return "CKR_PIN_INCORRECT";
-    case CKR_SESSION_READ_ONLY: return "CKR_SESSION_READ_ONLY";
-    case CKR_TEMPLATE_INCONSISTENT: return "CKR_TEMPLATE_INCONSISTENT";
-    case CKR_USER_NOT_LOGGED_IN: return "CKR_USER_NOT_LOGGED_IN";
-    case CKR_ACTION_PROHIBITED: return "CKR_ACTION_PROHIBITED";
-    default: {
-      static char buf[32];
-      snprintf(buf, sizeof buf, "0x%08lX", (unsigned long)rv);
-      return buf;
-    }
-  }
-}
-
 static void die(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -105,7 +71,7 @@ static CK_RV traced(CK_RV rv, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(what, sizeof what, fmt, ap);
   va_end(ap);
-  printf("  %-66s -> %s\n", what, rv_name(rv));
+  printf("  %-66s -> %s\n", what, ck_rv_name(rv));
   return rv;
 }
 /* The call is made first, then traced: the trace may show what the call returned. */
@@ -113,13 +79,13 @@ static CK_RV traced(CK_RV rv, const char *fmt, ...) {
   do {                                                                             \
     CK_RV rv_ = (call);                                                            \
     traced(rv_, __VA_ARGS__);                                                      \
-    if (rv_ != CKR_OK) die("%s returned %s", #call, rv_name(rv_));                 \
+    if (rv_ != CKR_OK) die("%s returned %s", #call, ck_rv_name(rv_));                 \
   } while (0)
 #define EXPECT(want, call, ...)                                                    \
   do {                                                                             \
     CK_RV rv_ = (call);                                                            \
     traced(rv_, __VA_ARGS__);                                                      \
-    if (rv_ != (want)) die("%s returned %s, not %s", #call, rv_name(rv_), #want);  \
+    if (rv_ != (want)) die("%s returned %s, not %s", #call, ck_rv_name(rv_), #want);  \
   } while (0)
 
 static void hex(char *out, const unsigned char *in, size_t n) {

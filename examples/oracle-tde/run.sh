@@ -13,8 +13,8 @@ start_kms oracle-tde
 cat "$P11KMS_CONF"
 pkcs11 -L | sed -n '2,6p'
 
-say "Building the replay program (cc, PKCS#11 headers from p11-kit)"
-cc -O2 -Wall -Wextra -Werror -I/usr/include/p11-kit-1 -o "$WORK/oracle-tde-replay" "$HERE/oracle-tde-replay.c" -ldl
+say "Building the replay program (cc, PKCS#11 headers from p11-kit, return-code names from native/include)"
+cc -O2 -Wall -Wextra -Werror -I/usr/include/p11-kit-1 -I"$ROOT/native/include" -o "$WORK/oracle-tde-replay" "$HERE/oracle-tde-replay.c" -ldl
 STATE="$WORK/datafile-headers"
 mkdir "$STATE"
 oracle() {

@@ -17,8 +17,8 @@ tags = ["disk-encryption"]
 EOF
 cat "$P11KMS_CONF"
 
-say "Building the replay program (cc, PKCS#11 headers from p11-kit)"
-cc -O2 -Wall -Wextra -Werror -I/usr/include/p11-kit-1 -o "$WORK/veracrypt-replay" "$HERE/veracrypt-replay.c" -ldl
+say "Building the replay program (cc, PKCS#11 headers from p11-kit, return-code names from native/include)"
+cc -O2 -Wall -Wextra -Werror -I/usr/include/p11-kit-1 -I"$ROOT/native/include" -o "$WORK/veracrypt-replay" "$HERE/veracrypt-replay.c" -ldl
 REPLAY="$WORK/veracrypt-replay"
 KEYFILES="$WORK/keyfiles"   # VeraCrypt names an imported keyfile after the file's base name
 mkdir "$KEYFILES"

@@ -41,6 +41,7 @@
  * Build: cc -O2 -Wall -Wextra -I/usr/include/p11-kit-1 -o veracrypt-replay veracrypt-replay.c -ldl
  */
 #include <p11-kit/pkcs11.h>
+#include "ck_rv_names.h"
 
 #include <dlfcn.h>
 #include <stdarg.h>
@@ -70,38 +71,6 @@ struct keyfile {
   char id[256];
 };
 
-static const char *rv_name(CK_RV rv) {
-  switch (rv) {
-    case CKR_OK: return "CKR_OK";
-    case CKR_GENERAL_ERROR: return "CKR_GENERAL_ERROR";
-    case CKR_FUNCTION_FAILED: return "CKR_FUNCTION_FAILED";
-    case CKR_ARGUMENTS_BAD: return "CKR_ARGUMENTS_BAD";
-    case CKR_ATTRIBUTE_SENSITIVE: return "CKR_ATTRIBUTE_SENSITIVE";
-    case CKR_ATTRIBUTE_TYPE_INVALID: return "CKR_ATTRIBUTE_TYPE_INVALID";
-    case CKR_ATTRIBUTE_VALUE_INVALID: return "CKR_ATTRIBUTE_VALUE_INVALID";
-    case CKR_DATA_LEN_RANGE: return "CKR_DATA_LEN_RANGE";
-    case CKR_DEVICE_ERROR: return "CKR_DEVICE_ERROR";
-    case CKR_DEVICE_MEMORY: return "CKR_DEVICE_MEMORY";
-    case CKR_OBJECT_HANDLE_INVALID: return "CKR_OBJECT_HANDLE_INVALID";
-    case CKR_PIN_INCORRECT: return "CKR_PIN_INCORRECT";
-    case CKR_SESSION_HANDLE_INVALID: return "CKR_SESSION_HANDLE_INVALID";
-    case CKR_SESSION_READ_ONLY: return "CKR_SESSION_READ_ONLY";
-    case CKR_TEMPLATE_INCOMPLETE: return "CKR_TEMPLATE_INCOMPLETE";
-    case CKR_TEMPLATE_INCONSISTENT: return "CKR_TEMPLATE_INCONSISTENT";
-    case CKR_TOKEN_NOT_RECOGNIZED: return "CKR_TOKEN_NOT_RECOGNIZED";
-    case CKR_TOKEN_WRITE_PROTECTED: return "CKR_TOKEN_WRITE_PROTECTED";
-    case CKR_USER_ALREADY_LOGGED_IN: return "CKR_USER_ALREADY_LOGGED_IN";
-    case CKR_USER_NOT_LOGGED_IN: return "CKR_USER_NOT_LOGGED_IN";
-    case CKR_BUFFER_TOO_SMALL: return "CKR_BUFFER_TOO_SMALL";
-    case CKR_CRYPTOKI_NOT_INITIALIZED: return "CKR_CRYPTOKI_NOT_INITIALIZED";
-    default: {
-      static char buf[32];
-      snprintf(buf, sizeof buf, "0x%08lX", (unsigned long)rv);
-      return buf;
-    }
-  }
-}
-
 static void die(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -114,12 +83,12 @@ static void die(const char *fmt, ...) {
 
 /* Prints one traced call; VeraCrypt throws Pkcs11Exception on anything but CKR_OK, and so do we. */
 static CK_RV traced(CK_RV rv, const char *what) {
-  printf("  %-60s -> %s\n", what, rv_name(rv));
+  printf("  %-60s -> %s\n", what, ck_rv_name(rv));
   fflush(stdout);
   return rv;
 }
 static void must(CK_RV rv, const char *what) {
-  if (traced(rv, what) != CKR_OK) die("%s failed: %s (VeraCrypt: Pkcs11Exception)", what, rv_name(rv));
+  if (traced(rv, what) != CKR_OK) die("%s failed: %s (VeraCrypt: Pkcs11Exception)", what, ck_rv_name(rv));
 }
 
 static void init_library(const char *path) {
@@ -234,7 +203,7 @@ static void login_user_if_required(CK_SLOT_ID slot) {
     if (!pin) die("the token needs a PIN (CKF_LOGIN_REQUIRED): pass --pin, as veracrypt --token-pin");
     rv = traced(p11->C_Login(s->handle, CKU_USER, (CK_UTF8CHAR_PTR)pin, (CK_ULONG)strlen(pin)), "C_Login(USER, pin)");
   }
-  if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) die("login failed: %s", rv_name(rv));
+  if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) die("login failed: %s", ck_rv_name(rv));
   s->user_logged_in = 1;
 }
 
@@ -431,7 +400,7 @@ static void cmd_delete(const char *path) {
   CK_ATTRIBUTE a = { CKA_PRIVATE, &b, sizeof b };
   snprintf(what, sizeof what, "C_GetAttributeValue(%lu, CKA_PRIVATE)", (unsigned long)k.handle);
   CK_RV rv = traced(p11->C_GetAttributeValue(find_session(k.slot)->handle, k.handle, &a, 1), what);
-  if (rv != CKR_OBJECT_HANDLE_INVALID) die("the destroyed object's handle still answers: %s", rv_name(rv));
+  if (rv != CKR_OBJECT_HANDLE_INVALID) die("the destroyed object's handle still answers: %s", ck_rv_name(rv));
   struct keyfile left[MAX_KEYFILES];
   const char *id = strstr(path, "/file/") + strlen("/file/");
   if (get_available_keyfiles(&k.slot, id, left) != 0) die("%s is still listed after C_DestroyObject", path);

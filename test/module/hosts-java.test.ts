@@ -10,7 +10,8 @@ import { REPO_ROOT } from '../support/server';
 import { MODULE_PATH, pkcs11Tool, runProgram, startModuleFixture, writeOpensslEngineConfig, type RunResult } from '../support/module';
 
 const PIN = 'java-test-pin';
-const JAVA_PROGRAM = join(REPO_ROOT, 'test', 'module', 'java', 'SignWithP11kms.java');
+// The same program the Java walk-through runs (examples/java).
+const JAVA_PROGRAM = join(REPO_ROOT, 'examples', 'java', 'SignWithP11kms.java');
 
 /** What a failed assertion about a program run shows: its output. */
 function out(r: RunResult): { stdout: string; stderr: string } {

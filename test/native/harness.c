@@ -19,6 +19,7 @@
  */
 #define _GNU_SOURCE
 #include "pkcs11_v30.h"
+#include "ck_rv_names.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -41,38 +42,6 @@
 
 static const char *scenario = "harness";
 static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static const struct {
-  CK_RV rv;
-  const char *name;
-} rv_names[] = {
-#define RV(x) { x, #x }
-  RV(CKR_OK), RV(CKR_CANCEL), RV(CKR_HOST_MEMORY), RV(CKR_SLOT_ID_INVALID), RV(CKR_GENERAL_ERROR),
-  RV(CKR_FUNCTION_FAILED), RV(CKR_ARGUMENTS_BAD), RV(CKR_NO_EVENT), RV(CKR_NEED_TO_CREATE_THREADS),
-  RV(CKR_CANT_LOCK), RV(CKR_ATTRIBUTE_READ_ONLY), RV(CKR_ATTRIBUTE_SENSITIVE), RV(CKR_ATTRIBUTE_TYPE_INVALID),
-  RV(CKR_ATTRIBUTE_VALUE_INVALID), RV(CKR_ACTION_PROHIBITED), RV(CKR_DATA_INVALID), RV(CKR_DATA_LEN_RANGE),
-  RV(CKR_DEVICE_ERROR), RV(CKR_DEVICE_MEMORY), RV(CKR_DEVICE_REMOVED), RV(CKR_ENCRYPTED_DATA_INVALID),
-  RV(CKR_ENCRYPTED_DATA_LEN_RANGE), RV(CKR_FUNCTION_CANCELED), RV(CKR_FUNCTION_NOT_PARALLEL),
-  RV(CKR_FUNCTION_NOT_SUPPORTED), RV(CKR_KEY_HANDLE_INVALID), RV(CKR_KEY_SIZE_RANGE), RV(CKR_KEY_TYPE_INCONSISTENT),
-  RV(CKR_KEY_FUNCTION_NOT_PERMITTED), RV(CKR_MECHANISM_INVALID), RV(CKR_MECHANISM_PARAM_INVALID),
-  RV(CKR_OBJECT_HANDLE_INVALID), RV(CKR_OPERATION_ACTIVE), RV(CKR_OPERATION_NOT_INITIALIZED), RV(CKR_PIN_INCORRECT),
-  RV(CKR_PIN_INVALID), RV(CKR_PIN_LEN_RANGE), RV(CKR_SESSION_CLOSED), RV(CKR_SESSION_COUNT),
-  RV(CKR_SESSION_HANDLE_INVALID), RV(CKR_SESSION_PARALLEL_NOT_SUPPORTED), RV(CKR_SESSION_READ_ONLY),
-  RV(CKR_SESSION_EXISTS), RV(CKR_SIGNATURE_INVALID), RV(CKR_SIGNATURE_LEN_RANGE), RV(CKR_TEMPLATE_INCOMPLETE),
-  RV(CKR_TEMPLATE_INCONSISTENT), RV(CKR_TOKEN_NOT_PRESENT), RV(CKR_USER_ALREADY_LOGGED_IN),
-  RV(CKR_USER_NOT_LOGGED_IN), RV(CKR_USER_TYPE_INVALID), RV(CKR_RANDOM_SEED_NOT_SUPPORTED),
-  RV(CKR_BUFFER_TOO_SMALL), RV(CKR_CRYPTOKI_NOT_INITIALIZED), RV(CKR_CRYPTOKI_ALREADY_INITIALIZED),
-  RV(CKR_CURVE_NOT_SUPPORTED),
-#undef RV
-};
-
-static const char *rv_name(CK_RV rv) {
-  static __thread char other[32];
-  for (size_t i = 0; i < sizeof(rv_names) / sizeof(rv_names[0]); i++)
-    if (rv_names[i].rv == rv) return rv_names[i].name;
-  snprintf(other, sizeof(other), "0x%lx", (unsigned long)rv);
-  return other;
-}
 
 static void info(const char *format, ...) __attribute__((format(printf, 1, 2)));
 static void info(const char *format, ...) {
@@ -112,7 +81,7 @@ static void fail_at(int line, const char *format, ...) {
 #define EXPECT(expr, want)                                                                                        \
   do {                                                                                                            \
     CK_RV got_ = (expr);                                                                                          \
-    if (got_ != (CK_RV)(want)) fail_at(__LINE__, "%s returned %s, expected %s", #expr, rv_name(got_), rv_name(want)); \
+    if (got_ != (CK_RV)(want)) fail_at(__LINE__, "%s returned %s, expected %s", #expr, ck_rv_name(got_), ck_rv_name(want)); \
   } while (0)
 #define OK(expr) EXPECT(expr, CKR_OK)
 /* Either of two rvs; the rv is left in `last_rv` for the caller. */
@@ -121,7 +90,7 @@ static __thread CK_RV last_rv;
   do {                                                                                                            \
     last_rv = (expr);                                                                                             \
     if (last_rv != (CK_RV)(a) && last_rv != (CK_RV)(b))                                                           \
-      fail_at(__LINE__, "%s returned %s, expected %s or %s", #expr, rv_name(last_rv), rv_name(a), rv_name(b));    \
+      fail_at(__LINE__, "%s returned %s, expected %s or %s", #expr, ck_rv_name(last_rv), ck_rv_name(a), ck_rv_name(b));    \
   } while (0)
 
 /* ------------------------------------------------------------------------------------ */
@@ -259,12 +228,12 @@ static CK_RV generate_aes(CK_SESSION_HANDLE s, const char *label, CK_OBJECT_HAND
 
 static void must_generate_ec(CK_SESSION_HANDLE s, const char *label, CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv) {
   CK_RV rv = generate_ec(s, label, pub, priv);
-  CHECK(rv == CKR_OK, "C_GenerateKeyPair (EC P-256) returned %s", rv_name(rv));
+  CHECK(rv == CKR_OK, "C_GenerateKeyPair (EC P-256) returned %s", ck_rv_name(rv));
 }
 
 static void must_generate_aes(CK_SESSION_HANDLE s, const char *label, CK_OBJECT_HANDLE *key) {
   CK_RV rv = generate_aes(s, label, key);
-  CHECK(rv == CKR_OK, "C_GenerateKey (AES-256) returned %s", rv_name(rv));
+  CHECK(rv == CKR_OK, "C_GenerateKey (AES-256) returned %s", ck_rv_name(rv));
 }
 
 /* ECDSA with SHA-256 over data; returns the rv of the first failing call. */
@@ -1082,30 +1051,30 @@ static int scenario_cycles(void) {
   for (unsigned long i = 0; i < cycles; i++) {
     double t0 = now_seconds();
     CK_RV rv = F->C_Initialize(NULL);
-    CHECK(rv == CKR_OK, "cycle %lu: C_Initialize returned %s", i, rv_name(rv));
+    CHECK(rv == CKR_OK, "cycle %lu: C_Initialize returned %s", i, ck_rv_name(rv));
     if (i == 0) first_init = now_seconds() - t0;
     CK_SLOT_ID slots[8];
     CK_ULONG count = 8;
     rv = F->C_GetSlotList(CK_TRUE, slots, &count);
-    CHECK(rv == CKR_OK && count > 0, "cycle %lu: C_GetSlotList returned %s, %lu slots", i, rv_name(rv),
+    CHECK(rv == CKR_OK && count > 0, "cycle %lu: C_GetSlotList returned %s, %lu slots", i, ck_rv_name(rv),
           (unsigned long)count);
     CK_SESSION_HANDLE s;
     rv = F->C_OpenSession(slots[0], CKF_SERIAL_SESSION, NULL, NULL, &s);
-    CHECK(rv == CKR_OK, "cycle %lu: C_OpenSession returned %s", i, rv_name(rv));
+    CHECK(rv == CKR_OK, "cycle %lu: C_OpenSession returned %s", i, ck_rv_name(rv));
     CK_BYTE random[32];
     rv = F->C_GenerateRandom(s, random, sizeof(random));
-    CHECK(rv == CKR_OK, "cycle %lu: C_GenerateRandom returned %s", i, rv_name(rv));
+    CHECK(rv == CKR_OK, "cycle %lu: C_GenerateRandom returned %s", i, ck_rv_name(rv));
     rv = F->C_CloseSession(s);
-    CHECK(rv == CKR_OK, "cycle %lu: C_CloseSession returned %s", i, rv_name(rv));
+    CHECK(rv == CKR_OK, "cycle %lu: C_CloseSession returned %s", i, ck_rv_name(rv));
     /* Every other cycle leaves a session open for C_Finalize to close. */
     if (i % 2 == 1) {
       rv = F->C_OpenSession(slots[0], CKF_SERIAL_SESSION, NULL, NULL, &s);
-      CHECK(rv == CKR_OK, "cycle %lu: second C_OpenSession returned %s", i, rv_name(rv));
+      CHECK(rv == CKR_OK, "cycle %lu: second C_OpenSession returned %s", i, ck_rv_name(rv));
     }
     rv = F->C_Finalize(NULL);
-    CHECK(rv == CKR_OK, "cycle %lu: C_Finalize returned %s", i, rv_name(rv));
+    CHECK(rv == CKR_OK, "cycle %lu: C_Finalize returned %s", i, ck_rv_name(rv));
     rv = F->C_GenerateRandom(s, random, sizeof(random));
-    CHECK(rv == CKR_CRYPTOKI_NOT_INITIALIZED, "cycle %lu: a call after C_Finalize returned %s", i, rv_name(rv));
+    CHECK(rv == CKR_CRYPTOKI_NOT_INITIALIZED, "cycle %lu: a call after C_Finalize returned %s", i, ck_rv_name(rv));
   }
   double elapsed = now_seconds() - started;
   info("%lu cycles in %.2f s: %.3f ms per cycle (first C_Initialize %.1f ms)", cycles, elapsed,
@@ -1135,7 +1104,7 @@ static void *worker_main(void *argument) {
   const struct shared_keys *k = w->keys;
   CK_SESSION_HANDLE s;
   CK_RV rv = F->C_OpenSession(k->slot, CKF_SERIAL_SESSION, NULL, NULL, &s);
-  CHECK(rv == CKR_OK, "thread %d: C_OpenSession returned %s", w->index, rv_name(rv));
+  CHECK(rv == CKR_OK, "thread %d: C_OpenSession returned %s", w->index, ck_rv_name(rv));
   CK_BYTE data[64];
   for (unsigned long i = 0; i < k->operations; i++) {
     memset(data, (int)(i & 0xff), sizeof(data));
@@ -1144,7 +1113,7 @@ static void *worker_main(void *argument) {
     case 0: {
       CK_BYTE signature[64];
       rv = ecdsa_sign(s, k->priv, data, sizeof(data), signature);
-      CHECK(rv == CKR_OK, "thread %d op %lu: ECDSA sign returned %s", w->index, i, rv_name(rv));
+      CHECK(rv == CKR_OK, "thread %d op %lu: ECDSA sign returned %s", w->index, i, ck_rv_name(rv));
       break;
     }
     case 1: {
@@ -1154,27 +1123,27 @@ static void *worker_main(void *argument) {
       CK_ULONG out_length = sizeof(out);
       rv = gcm_encrypt(s, k->aes, iv, data, sizeof(data), out, &out_length);
       CHECK(rv == CKR_OK && out_length == 80, "thread %d op %lu: AES-GCM encrypt returned %s (%lu bytes)", w->index,
-            i, rv_name(rv), (unsigned long)out_length);
+            i, ck_rv_name(rv), (unsigned long)out_length);
       break;
     }
     case 2: {
       CK_BYTE random[32];
       rv = F->C_GenerateRandom(s, random, sizeof(random));
-      CHECK(rv == CKR_OK, "thread %d op %lu: C_GenerateRandom returned %s", w->index, i, rv_name(rv));
+      CHECK(rv == CKR_OK, "thread %d op %lu: C_GenerateRandom returned %s", w->index, i, ck_rv_name(rv));
       break;
     }
     default: {
       CK_ULONG found = 0;
       rv = find_by_label(s, k->label, &found);
       CHECK(rv == CKR_OK && found == 3, "thread %d op %lu: find by label returned %s and %lu objects (expected 3)",
-            w->index, i, rv_name(rv), (unsigned long)found);
+            w->index, i, ck_rv_name(rv), (unsigned long)found);
       break;
     }
     }
     w->done[(i + (unsigned long)w->index) % 4]++;
   }
   rv = F->C_CloseSession(s);
-  CHECK(rv == CKR_OK, "thread %d: C_CloseSession returned %s", w->index, rv_name(rv));
+  CHECK(rv == CKR_OK, "thread %d: C_CloseSession returned %s", w->index, ck_rv_name(rv));
   return NULL;
 }
 
@@ -1390,7 +1359,7 @@ static void *death_worker_main(void *argument) {
     if (rv != CKR_OK) {
       CHECK(rv == CKR_DEVICE_ERROR || rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED ||
                 rv == CKR_DEVICE_REMOVED,
-            "a call in flight when the runtime died returned %s", rv_name(rv));
+            "a call in flight when the runtime died returned %s", ck_rv_name(rv));
       w->failures++;
       w->last_failure = rv;
       s = CK_INVALID_HANDLE;
@@ -1424,10 +1393,10 @@ static int scenario_child_death(void) {
     double t0 = now_seconds();
     CK_RV rv = F->C_GenerateRandom(s, random, sizeof(random));
     double waited = now_seconds() - t0;
-    info("round %d: first call after kill -9 returned %s in %.1f ms", round, rv_name(rv), waited * 1000);
+    info("round %d: first call after kill -9 returned %s in %.1f ms", round, ck_rv_name(rv), waited * 1000);
     CHECK(rv == CKR_OK || rv == CKR_DEVICE_ERROR || rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED ||
               rv == CKR_DEVICE_REMOVED,
-          "the first call after the runtime died returned %s", rv_name(rv));
+          "the first call after the runtime died returned %s", ck_rv_name(rv));
     /* Let the worker run on the restarted runtime, then stop it. */
     unsigned long calls_at_kill = w.calls;
     double deadline = now_seconds() + 30;
@@ -1436,7 +1405,7 @@ static int scenario_child_death(void) {
     pthread_join(thread, NULL);
     CHECK(w.calls >= calls_at_kill + 100, "the worker made no progress after the restart");
     info("round %d: worker made %lu calls, %lu failed (last %s)", round, w.calls, w.failures,
-         w.failures ? rv_name(w.last_failure) : "none");
+         w.failures ? ck_rv_name(w.last_failure) : "none");
 
     /* Later calls succeed: the module comes back with a new runtime. */
     CK_SLOT_ID slots[4];
@@ -1486,7 +1455,7 @@ static int scenario_stale_handles(void) {
   usleep(200000);
   CK_BYTE random[16];
   CK_RV rv = F->C_GenerateRandom(before, random, sizeof(random));
-  info("the first call after kill -9 returned %s", rv_name(rv));
+  info("the first call after kill -9 returned %s", ck_rv_name(rv));
 
   /* A new session (read-only, where the old one was read-write) and a new key pair. */
   CK_SESSION_HANDLE after;
@@ -1504,7 +1473,7 @@ static int scenario_stale_handles(void) {
   CK_MECHANISM ecdsa = { CKM_ECDSA_SHA256, NULL, 0 };
   rv = F->C_SignInit(after, &ecdsa, old_priv);
   CHECK(rv == CKR_KEY_HANDLE_INVALID, "the key handle %lu from before the restart gives %s: it names a key made after",
-        (unsigned long)old_priv, rv_name(rv));
+        (unsigned long)old_priv, ck_rv_name(rv));
   OK(F->C_CloseSession(after));
   OK(F->C_Finalize(NULL));
   return 0;
