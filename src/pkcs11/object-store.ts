@@ -113,6 +113,23 @@ export class ObjectStore {
     return e;
   }
 
+  /**
+   * Removes an object from the KMS: KMIP destroys only objects that are not Active, so an
+   * Active one (or one whose state is unknown) is revoked first.
+   */
+  async destroy(uid: string, state: string | undefined): Promise<void> {
+    this.invalidate(uid);
+    const kms = this.kms();
+    try {
+      if (state === 'Active') await kms.revoke(uid, 'CessationOfOperation');
+      // Unknown state: a revoke of an object that is not Active fails harmlessly.
+      else if (state === undefined) await kms.revoke(uid, 'CessationOfOperation').catch(() => undefined);
+      await kms.destroy(uid);
+    } catch (e) {
+      throw kmipFailure(e, 'object');
+    }
+  }
+
   /** The public half of a key or certificate. A private key's comes from its linked public key. */
   async publicKey(o: KmsObject): Promise<PublicKeyInfo | undefined> {
     const e = this.entryFor(o);

@@ -23,8 +23,6 @@ export class Token {
   slots: Slot[] = [];
   readonly sessions = new Map<number, Session>();
   readonly handles = new HandleTable();
-  /** Session objects by slot and UID: CKA_TOKEN=FALSE. */
-  readonly sessionObjects = new Set<string>();
   private nextSession = 1;
 
   /**
@@ -54,7 +52,6 @@ export class Token {
     for (const s of closing) s.endOperations();
     await Promise.all(this.slots.map((s) => s.close()));
     this.slots = [];
-    this.sessionObjects.clear();
     this.handles.clear();
   }
 
@@ -81,7 +78,7 @@ export class Token {
   }
 
   isSessionObject(slot: Slot, uid: string): boolean {
-    return this.sessionObjects.has(`${slot.id}\u0000${uid}`);
+    return this.sessionsOf(slot).some((s) => s.sessionObjects.has(uid));
   }
 
   /** Private objects are out of sight until the user logs in, where the token needs a login. */

@@ -145,10 +145,7 @@ export function checkWritable(token: Token, session: Session, template: Template
 
 /** Registers a new object (or records a session object) and returns its handle. */
 export function adopt(token: Token, session: Session, uid: string, isTokenObject: boolean): number {
-  if (!isTokenObject) {
-    session.sessionObjects.add(uid);
-    token.sessionObjects.add(`${session.slot.id}\u0000${uid}`);
-  }
+  if (!isTokenObject) session.sessionObjects.add(uid);
   session.slot.store.invalidate(uid);
   return token.handleFor(session, uid);
 }
@@ -203,18 +200,9 @@ export async function destroyObject(token: Token, sessionHandle: number, objectH
   const context = await token.resolve(session, objectHandle);
   if (context.token && !session.readWrite) fail(CKR.SESSION_READ_ONLY, 'token objects need a read-write session');
   if (!flag(context.object, 'destroyable')) fail(CKR.ACTION_PROHIBITED, 'the object was created with CKA_DESTROYABLE=FALSE');
-  const kms = session.slot.kms();
   const uid = context.object.uid;
-  try {
-    // KMIP destroys only objects that are not Active: revoke first.
-    if (context.object.state === 'Active') await kms.revoke(uid, 'CessationOfOperation');
-    await kms.destroy(uid);
-  } catch (e) {
-    throw kmipFailure(e, 'object');
-  }
-  session.slot.store.invalidate(uid);
-  session.sessionObjects.delete(uid);
-  token.sessionObjects.delete(`${session.slot.id}\u0000${uid}`);
+  await session.slot.store.destroy(uid, context.object.state);
+  for (const s of token.sessionsOf(session.slot)) s.sessionObjects.delete(uid);
   token.handles.retire(objectHandle);
   return { rv: CKR.OK };
 }

@@ -1,6 +1,7 @@
 import { CKF, CKR, CKS, CKU } from '../constants';
 import { fail } from '../errors';
 import { MECHANISMS, mechanismSpec } from '../mechanisms';
+import type { Session } from '../session';
 import type { Token } from '../token';
 import type { CallOutcome, OutBuffer } from '../types';
 
@@ -89,7 +90,7 @@ export async function closeSession(token: Token, sessionHandle: number): Promise
   const session = token.session(sessionHandle);
   token.sessions.delete(session.handle);
   session.endOperations();
-  await destroySessionObjects(token, session.sessionObjects, session.slot.id);
+  await destroySessionObjects(session);
   // PKCS#11: closing the application's last session on a token logs it out.
   if (token.sessionsOf(session.slot).length === 0 && session.slot.login !== 'public') await session.slot.logOut().catch(() => undefined);
   return { rv: CKR.OK };
@@ -101,21 +102,13 @@ export async function closeAllSessions(token: Token, slotId: number): Promise<Ca
   return { rv: CKR.OK };
 }
 
-/** Session objects live on the KMS only as long as their session: revoked, then destroyed. */
-async function destroySessionObjects(token: Token, uids: Set<string>, slotId: number): Promise<void> {
-  const slot = token.slot(slotId);
-  for (const uid of uids) {
-    token.sessionObjects.delete(`${slotId}\u0000${uid}`);
-    slot.store.invalidate(uid);
-    try {
-      const kms = slot.kms();
-      await kms.revoke(uid, 'CessationOfOperation').catch(() => undefined);
-      await kms.destroy(uid);
-    } catch {
-      // Best effort: a session object that survives is still only a KMS object.
-    }
+/** Session objects live on the KMS only as long as their session. */
+async function destroySessionObjects(session: Session): Promise<void> {
+  for (const uid of session.sessionObjects) {
+    // Best effort: a session object that survives is still only a KMS object.
+    await session.slot.store.destroy(uid, undefined).catch(() => undefined);
   }
-  uids.clear();
+  session.sessionObjects.clear();
 }
 
 export function getSessionInfo(token: Token, sessionHandle: number): CallOutcome {
