@@ -1,8 +1,9 @@
 import { loadCallTable, type CallSignature, type CallTable } from './call-table';
 import {
-  decodeArguments, decodeHeader, encodeHeader, encodeResponseBody, FrameError, FrameFlag, FrameKind, HEADER_SIZE,
+  decodeArguments, decodeHeader, encodeHeader, encodeResponseBody, FrameFlag, FrameKind, HEADER_SIZE,
   type FrameValue,
 } from './frame';
+import { CKR } from '../pkcs11/constants';
 import type { CallOutcome } from '../pkcs11/types';
 import { log } from './log';
 
@@ -10,17 +11,12 @@ export type CallResult = CallOutcome;
 
 export type CallHandler = (args: FrameValue[]) => Promise<CallResult>;
 
-const CKR_OK = 0x0;
-const CKR_FUNCTION_FAILED = 0x6;
-const CKR_ATTRIBUTE_SENSITIVE = 0x11;
-const CKR_ATTRIBUTE_TYPE_INVALID = 0x12;
-const CKR_BUFFER_TOO_SMALL = 0x150;
 
 /** Which rvs carry outputs, by the kind of output the call has (style-and-frame.md §6). */
 function outputsAllowed(call: CallSignature, rv: number): boolean {
-  if (rv === CKR_OK) return true;
-  if (call.res.includes('Q')) return rv === CKR_ATTRIBUTE_SENSITIVE || rv === CKR_ATTRIBUTE_TYPE_INVALID || rv === CKR_BUFFER_TOO_SMALL;
-  if (call.res.includes('F') || call.res.includes('L')) return rv === CKR_BUFFER_TOO_SMALL;
+  if (rv === CKR.OK) return true;
+  if (call.res.includes('Q')) return rv === CKR.ATTRIBUTE_SENSITIVE || rv === CKR.ATTRIBUTE_TYPE_INVALID || rv === CKR.BUFFER_TOO_SMALL;
+  if (call.res.includes('F') || call.res.includes('L')) return rv === CKR.BUFFER_TOO_SMALL;
   return false;
 }
 
@@ -67,7 +63,7 @@ export class Dispatcher {
     } catch (e) {
       // Handlers report PKCS#11 errors as results; an exception here is a bug in p11kms.
       log.error(`C_${call.name}: unexpected failure: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
-      result = { rv: CKR_FUNCTION_FAILED };
+      result = { rv: CKR.FUNCTION_FAILED };
     }
     if (log.enabled('debug')) log.debug(`C_${call.name} -> 0x${result.rv.toString(16)}`);
     try {
@@ -76,9 +72,8 @@ export class Dispatcher {
       return reply(FrameKind.Response, encodeResponseBody(call, result.rv, outputs), sensitive);
     } catch (e) {
       log.error(`C_${call.name}: cannot encode the response: ${(e as Error).message}`);
-      return reply(FrameKind.Response, encodeResponseBody(call, CKR_FUNCTION_FAILED, undefined));
+      return reply(FrameKind.Response, encodeResponseBody(call, CKR.FUNCTION_FAILED, undefined));
     }
   }
 }
 
-export { FrameError };

@@ -4,7 +4,6 @@ import {
   type OutBuffer, type OutResult, type RawAttribute, type ResponseValue,
 } from '../pkcs11/types';
 
-export { ResultStatus, type ResponseValue };
 
 /**
  * The p11kms frame (see native/src/frame.h): a 20-byte little-endian header and a body of
