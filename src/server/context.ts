@@ -11,19 +11,30 @@ import { hsmWrappingKeyOf } from './hsm/key-wrapping';
  * What one KMIP operation runs with: the caller, the store, the clock, and the batch's
  * ID placeholder (the UID produced by an earlier item of the same RequestMessage).
  */
+export interface ContextOptions {
+  /** The KMIP major version of the request (1 for KMIP 1.x messages). */
+  protocolMajor?: number;
+  /** The server's HSMs: they unwrap database keys stored wrapped by an hsm:: key. */
+  hsm?: HsmRegistry;
+  /** The server-wide key-encryption key (hsm::…) that wraps every new symmetric key, if set. */
+  kek?: string;
+  /** Seconds since the epoch. Injected by tests. */
+  clock?: () => number;
+}
+
 export class OperationContext {
   idPlaceholder: string | undefined;
-  /** The server's HSMs: they unwrap database keys stored wrapped by an hsm:: key. */
-  hsm: HsmRegistry | undefined;
-  /** The server-wide key-encryption key (hsm::…) that wraps every new symmetric key, if set. */
-  kek: string | undefined;
+  readonly protocolMajor: number;
+  readonly hsm: HsmRegistry | undefined;
+  readonly kek: string | undefined;
+  private readonly clock: () => number;
 
-  constructor(
-    readonly user: string,
-    readonly store: ObjectStore,
-    readonly protocolMajor = 2,
-    private readonly clock: () => number = () => Math.floor(Date.now() / 1000),
-  ) {}
+  constructor(readonly user: string, readonly store: ObjectStore, options: ContextOptions = {}) {
+    this.protocolMajor = options.protocolMajor ?? 2;
+    this.hsm = options.hsm;
+    this.kek = options.kek;
+    this.clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
+  }
 
   now(): number {
     return this.clock();

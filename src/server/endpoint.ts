@@ -26,10 +26,7 @@ export class KmipEndpoint {
   ) {}
 
   private context(user: string, protocolMajor?: number): OperationContext {
-    const ctx = new OperationContext(user, this.store, protocolMajor);
-    ctx.hsm = this.hsm;
-    ctx.kek = this.kek;
-    return ctx;
+    return new OperationContext(user, this.store, { protocolMajor, hsm: this.hsm, kek: this.kek });
   }
 
   async runBare(op: TtlvNode, user: string): Promise<TtlvStructure> {

@@ -1,59 +1,23 @@
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { createDecipheriv, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { KmipClient } from '../../src/kmip/client';
 import { createSymmetricKeyRequest, symmetricKeyObject } from '../../src/kmip/requests';
 import { T, child, type TtlvStructure } from '../../src/kmip/ttlv';
-import { vendorAttribute } from '../../src/server/model/attributes';
-import type { HsmInstanceConfig } from '../../src/server/hsm/hsm-config';
-import { startServer, type RunningServer, type ServerOptions } from '../../src/server/main';
+import { startServer, type ServerOptions } from '../../src/server/main';
 import { reasonOf } from '../support/client';
+import { createWrapped, flatHsm, serverOn as serverWith, storedRow, tempDb, type KmsOnDb } from '../support/hsm-kms';
 import { cli } from '../cli/harness';
-import { PIN, SOFTHSM2_LIB, makeTokens } from '../hsm/softhsm';
+import { PIN, makeTokens } from '../hsm/softhsm';
 
 // One SoftHSM2 token for the whole file (SOFTHSM2_CONF is read once per process).
 const tokens = makeTokens(t, 1, 'kmswrap');
 const slot = tokens.slots[0] as number;
 process.env['SOFTHSM2_CONF'] = tokens.conf;
 const uid = (label: string): string => `hsm::${slot}::${label}`;
-const hsm: HsmInstanceConfig[] = [{ prefix: 'hsm', model: 'softhsm2', library: SOFTHSM2_LIB, slots: [{ id: slot, pin: PIN }], admins: ['admin'] }];
-
-/** A server on a given database; the caller closes it (restarts need the same file). */
-async function serverOn(dbPath: string, opts: ServerOptions = {}): Promise<{ server: RunningServer; client: KmipClient; stop(): Promise<void> }> {
-  const server = await startServer({ port: 0, dbPath, logLevel: 'silent', hsm, ...opts });
-  const client = new KmipClient({ url: server.url });
-  let stopped = false;
-  return {
-    server, client,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      client.close();
-      await server.close();
-    },
-  };
-}
-
-function tempDb(t: Test): { dir: string; dbPath: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'p11kms-wrap-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return { dir, dbPath: join(dir, 'kms.sqlite') };
-}
-
-/** What `ckms sym keys create --wrapping-key-id <kek>` sends: Cosmian's vendor attribute wrapping_key_id. */
-function createWrappedRequest(kek: string, bits = 256): TtlvStructure {
-  const req = createSymmetricKeyRequest({ algorithm: 'AES', length: bits });
-  const attrs = child(req, 'Attributes') as TtlvStructure;
-  return T.struct('Create', [child(req, 'ObjectType'), T.struct('Attributes', [...attrs.value, vendorAttribute('wrapping_key_id', T.text('AttributeValue', kek))])]);
-}
-
-async function createWrapped(client: KmipClient, kek: string): Promise<string> {
-  const res = await client.call(createWrappedRequest(kek));
-  return String(child(res, 'UniqueIdentifier')?.value);
-}
+const hsm = flatHsm(slot);
+const serverOn = (dbPath: string, opts: ServerOptions = {}): Promise<KmsOnDb> => serverWith(dbPath, { hsm, ...opts });
 
 /**
  * Every place the key bytes could be: every blob and text column of every table (as raw bytes,
@@ -81,15 +45,6 @@ function scanForKey(dir: string, dbPath: string, key: Buffer): string[] {
     if (needles.some((n) => bytes.includes(n))) found.push(`file ${file}`);
   }
   return found;
-}
-
-function storedRow(dbPath: string, id: string): { material: Buffer; attributes: string } {
-  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
-  try {
-    return db.prepare('SELECT material, attributes FROM objects WHERE uid = ?').get(id) as { material: Buffer; attributes: string };
-  } finally {
-    db.close();
-  }
 }
 
 function gcmDecryptLocally(key: Buffer, r: { data: Buffer; iv?: Buffer; tag?: Buffer }): Buffer {

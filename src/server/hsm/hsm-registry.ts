@@ -4,6 +4,7 @@ import { hsmErrorReason, HsmError } from '../../hsm/errors';
 import type { HsmSlot } from '../../hsm/slot';
 import { UnwrappedKeyCache, type KeyCacheOptions, type KeyCacheStats } from '../../hsm/key-cache';
 import { HsmKeyWrapper } from '../../hsm/wrapping';
+import { generationLabel, latestGeneration, parseGenerationLabel } from '../../hsm/generations';
 import { HsmConfigError, isHsmAdmin, routeHsmUid, type HsmInstanceConfig } from './hsm-config';
 
 /** One hsm:: UID, resolved to the open slot that holds the key. */
@@ -72,14 +73,52 @@ export class HsmRegistry {
     return wrapper;
   }
 
-  /** Encrypts a database key's bytes under an HSM AES key: iv‖ciphertext‖tag (src/hsm/wrapping.ts). */
-  wrapKey(kekUid: string, keyBytes: Buffer): Buffer {
-    const route = this.route(kekUid);
+  /**
+   * Encrypts a database key's bytes under an HSM AES key: iv‖ciphertext‖tag (src/hsm/wrapping.ts).
+   * A base UID wraps with the key's newest generation, and `kek` names that exact generation:
+   * a WrappingKeyLink always names the one key that can unwrap.
+   */
+  wrapKey(kekUid: string, keyBytes: Buffer): { wrapped: Buffer; kek: string } {
+    const route = this.latest(this.route(kekUid));
     try {
-      return this.wrapperFor(route).wrap({ slot: route.slot.id, label: route.label }, keyBytes);
+      return { wrapped: this.wrapperFor(route).wrap({ slot: route.slot.id, label: route.label }, keyBytes), kek: route.uid };
     } catch (e) {
       throw hsmToKmip(e);
     }
+  }
+
+  /** Moves a database key from one HSM KEK to another (re-keying the KEK); drops its cache entry. */
+  rewrapKey(uid: string, oldKekUid: string, newKekUid: string, wrapped: Buffer): Buffer {
+    const from = this.route(oldKekUid);
+    const to = this.route(newKekUid);
+    if (from.config !== to.config) throw new KmipError('Feature_Not_Supported', `cannot re-wrap ${uid} from ${oldKekUid} to a key of another HSM`);
+    try {
+      return this.wrapperFor(from).rewrap(wrapped, { slot: from.slot.id, label: from.label }, { slot: to.slot.id, label: to.label }, uid);
+    } catch (e) {
+      throw hsmToKmip(e);
+    }
+  }
+
+  /** The same slot, another label: a generation of the routed key. */
+  withLabel(route: HsmKeyRoute, label: string): HsmKeyRoute {
+    return { ...route, uid: `${route.config.prefix}::${route.slot.id}::${label}`, label };
+  }
+
+  /** The newest generation of a base UID (src/hsm/generations.ts); a UID naming a generation (`@n`, even `@0`) is taken as it is. */
+  latest(route: HsmKeyRoute): HsmKeyRoute {
+    if (namesGeneration(route)) return route;
+    try {
+      return this.withLabel(route, generationLabel(route.label, latestGeneration(route.slot, route.label)));
+    } catch (e) {
+      throw hsmToKmip(e);
+    }
+  }
+
+  /** Every generation of the routed key, newest first: what Decrypt tries for a base UID. */
+  generations(route: HsmKeyRoute): HsmKeyRoute[] {
+    if (namesGeneration(route)) return [route];
+    const n = parseGenerationLabel(this.latest(route).label).generation ?? 0;
+    return Array.from({ length: n + 1 }, (_, i) => this.withLabel(route, generationLabel(route.label, n - i)));
   }
 
   /** The bytes of database key `uid`, from the cache or from the HSM. The caller should zero them when done. */
@@ -115,10 +154,20 @@ export class HsmRegistry {
     const instance = this.instances.get(routed.instance);
     if (!instance) throw new KmipError('Item_Not_Found', `no open HSM serves ${uid}`);
     try {
-      return { uid, config: routed.instance, slot: instance.slot(routed.slot), label: routed.label };
+      // `<base>@0` is generation 0, whose label is the base itself.
+      const { base, generation } = parseGenerationLabel(routed.label);
+      return { uid, config: routed.instance, slot: instance.slot(routed.slot), label: generation === 0 ? base : routed.label };
     } catch (e) {
       throw hsmToKmip(e);
     }
+  }
+
+  /** Every configured slot of the HSMs `user` administers, as a route with no label yet. */
+  slotsAdministeredBy(user: string): HsmKeyRoute[] {
+    return this.configs.filter((config) => this.isAdmin(user, config)).flatMap((config) => {
+      const instance = this.instances.get(config);
+      return instance ? instance.slotIds.map((id) => ({ uid: `${config.prefix}::${id}::`, config, slot: instance.slot(id), label: '' })) : [];
+    });
   }
 
   isAdmin(user: string, config: HsmInstanceConfig): boolean {
@@ -139,6 +188,11 @@ export class HsmRegistry {
     this.unwrappedCache.close();
     for (const instance of this.instances.values()) instance.close();
   }
+}
+
+/** Whether the UID itself names a generation; route() has already turned `<base>@0` into the label `<base>`. */
+function namesGeneration(route: HsmKeyRoute): boolean {
+  return parseGenerationLabel(route.uid).generation !== undefined;
 }
 
 /** An HsmError becomes the KMIP reason src/hsm chose for it; anything else passes through. */

@@ -2,6 +2,7 @@ import { KmipError } from '../../kmip/errors';
 import { T, child, type TtlvNode } from '../../kmip/ttlv';
 import { linkAttribute, linkedId, type AttributeList } from '../model/attributes';
 import type { HsmRegistry } from './hsm-registry';
+import { parseGenerationLabel } from '../../hsm/generations';
 
 /**
  * Database symmetric keys wrapped at rest by an HSM AES key (../shared/reference/hsm-model.md §1
@@ -57,7 +58,8 @@ export function wrapNewKey(ctx: KeyWrappingContext, objectType: string, list: At
     if (requested) throw new KmipError('Feature_Not_Supported', `only symmetric keys can be created wrapped by an HSM key, not a ${objectType}`);
     return { list: rest, material };
   }
-  const kek = (requestedUid as string | undefined) ?? copied ?? ctx.kek;
+  // A replacement is wrapped by the newest generation of its predecessor's KEK.
+  const kek = (requestedUid as string | undefined) ?? (copied !== undefined ? parseGenerationLabel(copied).base : undefined) ?? ctx.kek;
   if (kek === undefined) return { list: rest, material };
   if (!kek.startsWith('hsm::')) throw new KmipError('Feature_Not_Supported', `keys can be wrapped at rest by an hsm:: key only, not ${kek}`);
   if (!ctx.hsm) throw new KmipError('Item_Not_Found', `no HSM is configured; cannot wrap with ${kek}`);
@@ -66,8 +68,8 @@ export function wrapNewKey(ctx: KeyWrappingContext, objectType: string, list: At
     const route = ctx.hsm.route(kek);
     if (!ctx.hsm.isAdmin(ctx.user, route.config)) throw new KmipError('Permission_Denied', `${ctx.user} is not an admin of HSM ${route.config.prefix}; cannot wrap with ${kek}`);
   }
-  const wrapped = ctx.hsm.wrapKey(kek, material);
-  return { list: [...rest, linkAttribute('WrappingKeyLink', kek)], material: wrapped };
+  const { wrapped, kek: generation } = ctx.hsm.wrapKey(kek, material);
+  return { list: [...rest, linkAttribute('WrappingKeyLink', generation)], material: wrapped };
 }
 
 /** Cosmian's KeyWrappingData for an HSM-wrapped key: the HSM UID and (as Cosmian writes it) AESKeyWrapPadding, though the HSM cipher is AES-GCM. */

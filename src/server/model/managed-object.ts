@@ -2,7 +2,7 @@ import { T, type TtlvNode } from '../../kmip/ttlv';
 import { decodeJsonText, encodeJsonText } from '../../kmip/json-codec';
 import type { StoredObject, StoredObjectWrite } from '../store/store';
 import { cachedParse } from './parse-cache';
-import { names as attrNames, systemTag, withAttr, type AttributeList } from './attributes';
+import { names as attrNames, linkedId, systemTag, withAttr, type AttributeList } from './attributes';
 
 export type ObjectType = 'SymmetricKey' | 'PrivateKey' | 'PublicKey' | 'Certificate' | 'SecretData' | 'OpaqueObject';
 
@@ -49,6 +49,7 @@ export function toStored(o: ManagedObject): StoredObjectWrite {
     material: o.material,
     createdAt: o.createdAt,
     updatedAt: o.updatedAt,
+    wrappingKey: linkedId(o.attributes, 'WrappingKeyLink') ?? null,
   };
 }
 

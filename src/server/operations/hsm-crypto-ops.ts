@@ -4,7 +4,7 @@ import { decrypt as hsmDecrypt, encrypt as hsmEncrypt, sign as hsmSign, type Cip
 import { findKeys, type HsmKeyInfo } from '../../hsm/keys';
 import { CBC_IV_BYTES, GCM_IV_BYTES, GCM_TAG_BYTES, type CipherAlgorithm, type SignatureAlgorithm } from '../../hsm/mechanisms';
 import type { OaepHash } from '../../hsm/slot';
-import type { HsmKeyRoute } from '../hsm/hsm-registry';
+import { hsmToKmip, type HsmKeyRoute } from '../hsm/hsm-registry';
 import { signatureChoice, symmetricChoice, type HashName } from '../model/crypto-params';
 import { read, readCryptoParams, required, type CryptoParams } from './payload';
 
@@ -98,7 +98,25 @@ export function hsmEncryptOp(p: TtlvStructure, route: HsmKeyRoute): TtlvStructur
   return T.struct('EncryptResponse', [T.text('UniqueIdentifier', route.uid), ...fields]);
 }
 
-export function hsmDecryptOp(p: TtlvStructure, route: HsmKeyRoute): TtlvStructure {
+/**
+ * Decrypt with the first of `generations` (newest first) that takes the ciphertext. Only
+ * AES-GCM walks the older generations: its tag proves which key was right, whereas a wrong
+ * CBC key yields valid-looking padding one time in 256.
+ */
+export function hsmDecryptOp(p: TtlvStructure, generations: readonly HsmKeyRoute[]): TtlvStructure {
+  const [newest, ...older] = generations;
+  if (!newest) throw new KmipError('Item_Not_Found', 'no generation of the key is on the HSM');
+  try {
+    return decryptWith(p, newest);
+  } catch (e) {
+    const converted = hsmToKmip(e);
+    const isGcm = keyInfo(newest).keyType === 'AES' && symmetricChoice(readCryptoParams(p), 'AES').mode === 'GCM';
+    if (older.length === 0 || !isGcm || !(converted instanceof KmipError) || converted.reason !== 'Cryptographic_Failure') throw converted;
+    return hsmDecryptOp(p, older);
+  }
+}
+
+function decryptWith(p: TtlvStructure, route: HsmKeyRoute): TtlvStructure {
   const data = required(read.bytes(p, 'Data'), 'Data');
   const { algorithm, options } = cipherChoice(p, route, keyInfo(route));
   const iv = read.bytes(p, 'IVCounterNonce');

@@ -1,13 +1,14 @@
 import { KmipError } from '../../kmip/errors';
 import { nameAttribute } from '../../kmip/requests';
 import { T, child, type TtlvNode, type TtlvStructure } from '../../kmip/ttlv';
-import { createAesKey, createRsaKeyPair, destroyKey, readPublicKey, PUBLIC_KEY_SUFFIX, type HsmKeyInfo } from '../../hsm/keys';
+import { createAesKey, createRsaKeyPair, destroyKey, listKeys, readPublicKey, PUBLIC_KEY_SUFFIX, type HsmKeyInfo } from '../../hsm/keys';
 import type { OperationContext } from '../context';
 import { hsmToKmip, type HsmKeyRoute, type HsmRegistry } from '../hsm/hsm-registry';
 import { intAttr, splitAttributes, textAttr } from '../model/attributes';
 import { keyBlock, publicKeyMaterial } from '../model/key-block';
 import { hsmDecryptOp, hsmEncryptOp, hsmSignOp, keyInfo } from './hsm-crypto-ops';
 import { read, required } from './payload';
+import { hsmReKey } from './hsm-rekey';
 
 /**
  * KMIP operations on keys that live in an HSM (UIDs hsm::…, ../shared/reference/hsm-model.md
@@ -39,14 +40,22 @@ export function hsmUidOf(operation: string, p: TtlvStructure, ctx: OperationCont
   return uid !== undefined && uid.startsWith(HSM_PREFIX) ? uid : undefined;
 }
 
-type HsmHandler = (p: TtlvStructure, route: HsmKeyRoute) => TtlvStructure;
+/** What an operation on an HSM key may need besides its payload: the caller and the store (ReKey), the other generations (Decrypt). */
+export interface HsmOperationEnv {
+  ctx: OperationContext;
+  hsm: HsmRegistry;
+}
+
+type HsmHandler = (p: TtlvStructure, route: HsmKeyRoute, env: HsmOperationEnv) => TtlvStructure | Promise<TtlvStructure>;
 
 const HANDLERS: Readonly<Record<string, HsmHandler>> = {
   Create: hsmCreate,
   CreateKeyPair: hsmCreateKeyPair,
-  Encrypt: hsmEncryptOp,
-  Decrypt: hsmDecryptOp,
-  Sign: hsmSignOp,
+  // A base UID encrypts and signs with the newest generation; Decrypt tries them all.
+  Encrypt: (p, route, { hsm }) => hsmEncryptOp(p, hsm.latest(route)),
+  Decrypt: (p, route, { hsm }) => hsmDecryptOp(p, hsm.generations(route)),
+  Sign: (p, route, { hsm }) => hsmSignOp(p, hsm.latest(route)),
+  ReKey: hsmReKey,
   GetAttributes: hsmGetAttributes,
   Get: (p, route) => hsmGet(p, route, false),
   Export: (p, route) => hsmGet(p, route, true),
@@ -66,7 +75,7 @@ export async function runHsmOperation(operation: string, p: TtlvStructure, uid: 
   const handler = HANDLERS[operation];
   if (!handler) throw new KmipError('Feature_Not_Supported', `${operation} is not supported on HSM keys`);
   try {
-    return handler(p, route);
+    return await handler(p, route, { ctx, hsm });
   } catch (e) {
     throw hsmToKmip(e);
   }
@@ -115,6 +124,31 @@ function attributesOf(route: HsmKeyRoute, info: HsmKeyInfo): TtlvNode[] {
     T.text('UniqueIdentifier', route.uid),
   ];
   return nodes.filter((n): n is TtlvNode => n !== undefined);
+}
+
+/**
+ * The HSM keys a Locate finds: only on the HSMs the caller administers (this KMS has no grants
+ * on HSM keys), and only those whose attributes pass `accept`. A filter on something an HSM key
+ * does not have (tags, links, a usage mask) therefore never returns one: asking for a name
+ * cannot reveal the KEK to someone who may not use it (Cosmian issue #935).
+ */
+export function locateHsmKeys(ctx: OperationContext, accept: (attributes: TtlvNode[]) => boolean): string[] {
+  const hsm = ctx.hsm;
+  if (!hsm) return [];
+  const found = new Set<string>();
+  for (const slotRoute of hsm.slotsAdministeredBy(ctx.user)) {
+    let keys: HsmKeyInfo[];
+    try {
+      keys = listKeys(slotRoute.slot);
+    } catch {
+      continue; // GET /hsm/status reports the unreachable slot; Locate still answers for the others
+    }
+    for (const info of keys) {
+      const route = hsm.withLabel(slotRoute, info.label);
+      if (accept(attributesOf(route, info))) found.add(route.uid);
+    }
+  }
+  return [...found];
 }
 
 function hsmGetAttributes(p: TtlvStructure, route: HsmKeyRoute): TtlvStructure {

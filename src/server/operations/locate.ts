@@ -5,6 +5,7 @@ import { getAll, names as nameValues, splitAttributes, textAttr, intAttr } from 
 import { effectiveState } from '../model/lifecycle';
 import { fullAttributes } from '../model/managed-object';
 import { read } from './payload';
+import { locateHsmKeys } from './hsm-ops';
 
 const MAX_LOCATE_ITEMS = 1000;
 
@@ -35,6 +36,10 @@ export async function locate(p: TtlvStructure, ctx: OperationContext): Promise<T
     const attrs = fullAttributes(o);
     return others.every((wanted) => getAll(attrs, wanted.tag).some((have) => matchesFilter(have, wanted)));
   });
+  // HSM keys come after the database's, and only when no tag is asked for: they carry none.
+  if (tags.length === 0) {
+    matches.push(...locateHsmKeys(ctx, (attrs) => list.every((wanted) => getAll(attrs, wanted.tag).some((have) => matchesFilter(have, wanted)))));
+  }
   const limit = Math.min(maximum ?? MAX_LOCATE_ITEMS, MAX_LOCATE_ITEMS);
   const page = matches.slice(offset, offset + limit);
   return T.struct('LocateResponse', [

@@ -21,6 +21,16 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX object_tags_tag ON object_tags(tag);
    CREATE TABLE object_names (uid TEXT NOT NULL REFERENCES objects(uid) ON DELETE CASCADE, name TEXT NOT NULL, PRIMARY KEY (uid, name));
    CREATE INDEX object_names_name ON object_names(name);`,
+  // 2: the key that wraps each object, filled in from the Link attributes of existing rows.
+  `ALTER TABLE objects ADD COLUMN wrapping_key TEXT;
+   CREATE INDEX objects_wrapping_key ON objects(wrapping_key) WHERE wrapping_key IS NOT NULL;
+   UPDATE objects SET wrapping_key = (
+     SELECT json_extract(id.value, '$.value')
+       FROM json_each(objects.attributes, '$.value') AS a, json_each(a.value, '$.value') AS t, json_each(a.value, '$.value') AS id
+      WHERE json_extract(a.value, '$.tag') = 'Link'
+        AND json_extract(t.value, '$.tag') = 'LinkType' AND json_extract(t.value, '$.value') = 'WrappingKeyLink'
+        AND json_extract(id.value, '$.tag') = 'LinkedObjectIdentifier'
+      LIMIT 1);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -17,6 +17,7 @@ interface ObjectRow {
   material: Buffer | null;
   created_at: number;
   updated_at: number;
+  wrapping_key: string | null;
 }
 
 type PendingWrite = { apply: () => void; resolve: () => void; reject: (e: unknown) => void };
@@ -59,12 +60,12 @@ export class SqliteStore implements ObjectStore {
   private prepare() {
     return {
       insert: this.db.prepare(
-        `INSERT INTO objects (uid, object_type, state, owner, algorithm, length, attributes, tags, material, created_at, updated_at)
-         VALUES (@uid, @object_type, @state, @owner, @algorithm, @length, @attributes, @tags, @material, @created_at, @updated_at)`,
+        `INSERT INTO objects (uid, object_type, state, owner, algorithm, length, attributes, tags, material, created_at, updated_at, wrapping_key)
+         VALUES (@uid, @object_type, @state, @owner, @algorithm, @length, @attributes, @tags, @material, @created_at, @updated_at, @wrapping_key)`,
       ),
       update: this.db.prepare(
         `UPDATE objects SET object_type=@object_type, state=@state, owner=@owner, algorithm=@algorithm, length=@length,
-           attributes=@attributes, tags=@tags, material=@material, updated_at=@updated_at WHERE uid=@uid`,
+           attributes=@attributes, tags=@tags, material=@material, updated_at=@updated_at, wrapping_key=@wrapping_key WHERE uid=@uid`,
       ),
       remove: this.db.prepare('DELETE FROM objects WHERE uid = ?'),
       get: this.db.prepare('SELECT * FROM objects WHERE uid = ?'),
@@ -76,7 +77,7 @@ export class SqliteStore implements ObjectStore {
     };
   }
 
-  private toRow(o: StoredObject): ObjectRow {
+  private toRow(o: StoredObjectWrite): ObjectRow {
     return {
       uid: o.uid,
       object_type: o.objectType,
@@ -89,6 +90,7 @@ export class SqliteStore implements ObjectStore {
       material: o.material,
       created_at: o.createdAt,
       updated_at: o.updatedAt,
+      wrapping_key: o.wrappingKey,
     };
   }
 
@@ -201,6 +203,11 @@ export class SqliteStore implements ObjectStore {
     if (q.states && q.states.length > 0) {
       where.push(`o.state IN (${q.states.map(() => '?').join(',')})`);
       params.push(...q.states);
+    }
+    if (q.wrappedBy) {
+      // An empty list matches nothing, as an empty IN () would.
+      where.push(q.wrappedBy.length ? `o.wrapping_key IN (${q.wrappedBy.map(() => '?').join(',')})` : '0');
+      params.push(...q.wrappedBy);
     }
     for (const tag of q.tags ?? []) {
       where.push('EXISTS (SELECT 1 FROM object_tags t WHERE t.uid = o.uid AND t.tag = ?)');

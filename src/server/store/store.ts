@@ -20,9 +20,11 @@ export interface StoredObject {
   updatedAt: number;
 }
 
-/** What a write carries besides the object: the Name values, indexed for Locate. */
+/** What a write carries besides the object: the Name values, indexed for Locate, and the key that wraps it. */
 export interface StoredObjectWrite extends StoredObject {
   names: string[];
+  /** The WrappingKeyLink target, indexed so re-keying a KEK finds what it wraps without reading every row. */
+  wrappingKey: string | null;
 }
 
 export interface LocateQuery {
@@ -33,6 +35,8 @@ export interface LocateQuery {
   states?: string[];
   names?: string[];
   tags?: string[];
+  /** Objects whose WrappingKeyLink names any of these UIDs. */
+  wrappedBy?: string[];
 }
 
 export interface ObjectStore {
