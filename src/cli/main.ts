@@ -20,7 +20,7 @@ function buildProgram(rt: Runtime): Command {
     .version(VERSION)
     .option('--server-url <url>', 'KMS base URL (env P11KMS_SERVER_URL; default http://127.0.0.1:9998)')
     .option('--access-token <token>', 'bearer token (env P11KMS_ACCESS_TOKEN)')
-    .option('--config <file>', 'TOML config: server_url, access_token, tls_client_cert, tls_client_key, ca; or Cosmian\'s [http_config] (env P11KMS_CONFIG)')
+    .option('--config <file>', 'TOML config: server_url, access_token, tls_client_cert, tls_client_key, ca; or Cosmian\'s [http_config] (env P11KMS_CONFIG). For `serve`: the server\'s kms.toml (env P11KMS_SERVER_CONF)')
     .option('--json', 'machine-readable output on stdout')
     .showHelpAfterError('(add --help for usage)')
     .exitOverride()

@@ -11,6 +11,7 @@ import { createLogger, type LogLevel } from './logger';
 import { SqliteStore } from './store/sqlite';
 import type { HsmInstanceConfig } from './hsm/hsm-config';
 import { HsmRegistry } from './hsm/hsm-registry';
+import type { KeyCacheOptions } from '../hsm/key-cache';
 
 export interface ServerOptions {
   host?: string;
@@ -38,6 +39,10 @@ export interface ServerOptions {
   unwrappedCacheMaxSize?: number;
   /** Unwrapped-key cache: minutes an unused entry lives. Default 15. */
   unwrappedCacheMaxAgeMinutes?: number;
+  /** Unwrapped-key cache: minutes an entry lives however busy it is (Cosmian's max_ttl); at least the max age. Default none. */
+  unwrappedCacheMaxTtlMinutes?: number;
+  /** No unwrapped-key cache: every use of a wrapped key costs an HSM call. */
+  disableUnwrappedCache?: boolean;
 }
 
 export interface RunningServer {
@@ -78,10 +83,12 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
-function cacheOptions(opts: ServerOptions): { maxEntries?: number; idleMs?: number } {
+function cacheOptions(opts: ServerOptions): KeyCacheOptions {
   return {
     ...(opts.unwrappedCacheMaxSize !== undefined ? { maxEntries: opts.unwrappedCacheMaxSize } : {}),
+    ...(opts.disableUnwrappedCache ? { maxEntries: 0 } : {}),
     ...(opts.unwrappedCacheMaxAgeMinutes !== undefined ? { idleMs: opts.unwrappedCacheMaxAgeMinutes * 60_000 } : {}),
+    ...(opts.unwrappedCacheMaxTtlMinutes !== undefined ? { maxAgeMs: opts.unwrappedCacheMaxTtlMinutes * 60_000 } : {}),
   };
 }
 
@@ -157,9 +164,9 @@ export async function serve(opts: ServerOptions): Promise<void> {
   }
   // Migrate once before the workers open the database.
   new SqliteStore(resolveDbPath(opts)).close();
-  // Check the HSMs once here, so a wrong PIN stops `serve` instead of making workers crash and restart forever.
+  // Check the HSMs (and the cache settings) once here, so a wrong PIN stops `serve` instead of making workers crash and restart forever.
   if (opts.hsm && opts.hsm.length > 0) {
-    const hsm = HsmRegistry.open(opts.hsm);
+    const hsm = HsmRegistry.open(opts.hsm, cacheOptions(opts));
     try {
       checkKek(opts, hsm);
     } finally {

@@ -1,17 +1,23 @@
 import { Option, type Command } from 'commander';
-import { collect, parseInteger, type Runtime } from '../runtime';
+import { UsageError } from '../errors';
+import { collect, parseInteger, type GlobalOptions, type Runtime } from '../runtime';
 import type { HsmFlags } from './serve-hsm';
 import type { ServerOptions } from '../../server/main';
 
-/** The server's options, with the database path spelled as the flag (--db). */
-type ServeOptions = Omit<ServerOptions, 'dbPath' | 'hsm'> & HsmFlags & { db?: string };
+/** The server's options as the flags spell them (--db, minutes without the unit). */
+type ServeOptions = Omit<ServerOptions, 'dbPath' | 'hsm' | 'unwrappedCacheMaxAgeMinutes' | 'unwrappedCacheMaxTtlMinutes'> & HsmFlags & {
+  db?: string;
+  unwrappedCacheMaxAge?: number;
+  unwrappedCacheMaxTtl?: number;
+};
 
 export function registerServe(program: Command, rt: Runtime): void {
   program
     .command('serve')
-    .description('run the KMS (KMIP 2.1 JSON over HTTP(S), optionally binary TTLV over TLS)')
-    .option('--host <host>', 'listen address', '127.0.0.1')
-    .option('--port <port>', 'HTTP(S) port', parseInteger('--port'), 9998)
+    .description('run the KMS (KMIP 2.1 JSON over HTTP(S), optionally binary TTLV over TLS); --config FILE (or env P11KMS_SERVER_CONF) reads a Cosmian-style kms.toml, which the flags override')
+    // No commander defaults: an absent flag must leave the config file's value in place (startServer applies the defaults).
+    .option('--host <host>', 'listen address (default 127.0.0.1)')
+    .option('--port <port>', 'HTTP(S) port (default 9998)', parseInteger('--port'))
     .option('--db <file>', 'SQLite database (default <data-dir>/kms.sqlite)')
     .option('--data-dir <dir>', 'data directory (default $P11KMS_DATA_DIR or ~/.local/share/p11kms)')
     .option('--tls-cert <pem>', 'server certificate; serves HTTPS with --tls-key')
@@ -27,19 +33,32 @@ export function registerServe(program: Command, rt: Runtime): void {
     .option('--key-encryption-key <hsm-uid>', 'hsm::… AES key that wraps every new symmetric key at rest (Cosmian key_encryption_key)')
     .option('--unwrapped-cache-max-size <n>', 'unwrapped-key cache entries (LRU; 0 disables; default 1000)', parseInteger('--unwrapped-cache-max-size'))
     .option('--unwrapped-cache-max-age <minutes>', 'minutes an unused unwrapped key stays cached (default 15)', parseInteger('--unwrapped-cache-max-age'))
+    .option('--unwrapped-cache-max-ttl <minutes>', 'minutes an unwrapped key stays cached however busy (≥ max age; default no limit)', parseInteger('--unwrapped-cache-max-ttl'))
+    .option('--disable-unwrapped-cache', 'no unwrapped-key cache: every use of a wrapped key asks the HSM')
     .action(rt.action<ServeOptions>(async ({ out, io }, _args, o) => {
       // Loaded here so client commands never pay for the server's SQLite, crypto and PKCS#11 modules.
       const server = await import('../../server/main');
-      const { hsmFromFlags } = await import('./serve-hsm');
-      const { db, hsmModel, hsmSlot, hsmPassword, hsmAdmin, unwrappedCacheMaxAge, ...rest } = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ServeOptions & { unwrappedCacheMaxAge?: number };
-      if (unwrappedCacheMaxAge !== undefined) rest.unwrappedCacheMaxAgeMinutes = unwrappedCacheMaxAge;
-      const hsmFlags: HsmFlags = {
-        ...(hsmModel !== undefined ? { hsmModel } : {}), ...(hsmSlot ? { hsmSlot } : {}),
-        ...(hsmPassword ? { hsmPassword } : {}), ...(hsmAdmin ? { hsmAdmin } : {}),
-      };
-      const hsm = hsmFromFlags(hsmFlags, io.env);
-      out.note(`p11kms serve on ${o.host}:${o.port}${hsm.length ? ` with ${hsm.length} HSM instance(s)` : ''}`);
-      await server.serve({ ...rest, ...(db !== undefined ? { dbPath: db } : {}), ...(hsm.length ? { hsm } : {}) });
+      const { readServerConfig, resolveServeOptions, ServerConfigError } = await import('../../server/config-file');
+      const { HsmConfigError } = await import('../../server/hsm/hsm-config');
+      const { flatFromFlags } = await import('./serve-hsm');
+      const { db, hsmModel, hsmSlot, hsmPassword, hsmAdmin, unwrappedCacheMaxAge, unwrappedCacheMaxTtl, ...rest } = o;
+      // --config is the program's option (commander gives it to the program even after `serve`); here it names the server's file.
+      const configPath = program.opts<GlobalOptions>().config ?? io.env['P11KMS_SERVER_CONF'];
+      let opts: ServerOptions;
+      try {
+        opts = resolveServeOptions({
+          flags: { ...rest, dbPath: db, unwrappedCacheMaxAgeMinutes: unwrappedCacheMaxAge, unwrappedCacheMaxTtlMinutes: unwrappedCacheMaxTtl },
+          hsmFlags: flatFromFlags({ hsmModel, hsmSlot, hsmPassword, hsmAdmin }),
+          env: io.env,
+          ...(configPath ? { file: readServerConfig(configPath) } : {}),
+        });
+      } catch (e) {
+        if (e instanceof ServerConfigError || e instanceof HsmConfigError) throw new UsageError(e.message);
+        throw e;
+      }
+      const instances = opts.hsm?.length ?? 0;
+      out.note(`p11kms serve on ${opts.host ?? server.DEFAULT_HOST}:${opts.port ?? server.DEFAULT_PORT}${instances ? ` with ${instances} HSM instance(s)` : ''}`);
+      await server.serve(opts);
       // serve() returns once listening; the process then lives until SIGINT/SIGTERM.
     }));
 }

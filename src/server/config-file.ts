@@ -1,0 +1,233 @@
+/**
+ * The server's TOML file (`p11kms serve --config FILE`, or P11KMS_SERVER_CONF), in Cosmian's
+ * kms.toml layout, so an existing Cosmian configuration starts p11kms unchanged:
+ *
+ *   default_username, key_encryption_key, hsm_model, hsm_slot, hsm_password, hsm_admin
+ *   [[hsm_instances]]  hsm_model, hsm_slot, hsm_password, hsm_admin (or model, slots, passwords,
+ *                      admins), library
+ *   [http]             port, hostname
+ *   [tls]              tls_cert_file, tls_key_file, clients_ca_cert_file
+ *   [socket_server]    socket_server_start, socket_server_port, socket_server_hostname
+ *   [db]               database_type ("sqlite"), sqlite_path (a directory, as in Cosmian),
+ *                      unwrapped_cache_max_size, unwrapped_cache_max_age, unwrapped_cache_max_ttl
+ *                      (minutes), disable_unwrapped_cache
+ * and p11kms's own: workers, log_level, [db] database (the SQLite file itself).
+ *
+ * Any other key is an error that names it: a misspelt setting must stop the start, not vanish.
+ * Relative paths are relative to the file. Precedence (resolveServeOptions): command-line
+ * flag, then the environment (KMS_HSM_*, P11KMS_DATA_DIR), then the file, then the defaults.
+ */
+
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+import { flatSettings, hsmInstances, HsmConfigError, type FlatHsmSettings, type InstanceTable } from './hsm/hsm-config';
+import type { LogLevel } from './logger';
+import { DEFAULT_HOST, type ServerOptions } from './main';
+
+export class ServerConfigError extends Error {
+  override readonly name = 'ServerConfigError';
+}
+
+export interface ServerConfigFile {
+  /** Everything the file sets except the HSMs. */
+  options: Partial<ServerOptions>;
+  /** The top-level hsm_* keys: merged key by key with the flags and KMS_HSM_*, so kept apart. */
+  flatHsm: FlatHsmSettings;
+  /** [[hsm_instances]], with Cosmian's key names translated to hsm-config's. */
+  hsmInstances: InstanceTable[];
+}
+
+type Table = Record<string, unknown>;
+const isTable = (v: unknown): v is Table => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+
+const LOG_LEVELS: readonly LogLevel[] = ['silent', 'error', 'warn', 'info', 'debug'];
+/** UnwrappedKeyCache's default time to idle (src/hsm/key-cache.ts), which the TTL is checked against. */
+const DEFAULT_CACHE_MAX_AGE_MINUTES = 15;
+const COSMIAN_INSTANCE_KEYS: Readonly<Record<string, string>> = { hsm_model: 'model', hsm_slot: 'slots', hsm_password: 'passwords', hsm_admin: 'admins' };
+
+/** Reads a table key by key and remembers what it read, so whatever is left is unknown. */
+class Reader {
+  private readonly read = new Set<string>();
+
+  constructor(private readonly table: Table, private readonly where: string, private readonly file: string) {}
+
+  private take(key: string): unknown {
+    this.read.add(key);
+    return this.table[key];
+  }
+
+  fail(key: string, what: string): never {
+    throw new ServerConfigError(`${this.file}: ${this.where}${key} must be ${what}`);
+  }
+
+  string(key: string): string | undefined {
+    const v = this.take(key);
+    if (v !== undefined && typeof v !== 'string') this.fail(key, 'a string');
+    return v;
+  }
+
+  int(key: string, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
+    const v = this.take(key);
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)) this.fail(key, `a whole number from ${min} to ${max}`);
+    return v;
+  }
+
+  bool(key: string): boolean | undefined {
+    const v = this.take(key);
+    if (v !== undefined && typeof v !== 'boolean') this.fail(key, 'true or false');
+    return v;
+  }
+
+  /** A path, relative to the file rather than to wherever the server was started. */
+  path(key: string): string | undefined {
+    const p = this.string(key);
+    return p === undefined || isAbsolute(p) ? p : resolve(dirname(this.file), p);
+  }
+
+  /** A list of strings or numbers; a lone value is a list of one (older Cosmian files have hsm_admin = "admin"). */
+  list(key: string): string[] | undefined {
+    const v = this.take(key);
+    const items = v === undefined || Array.isArray(v) ? v : [v];
+    if (items !== undefined && !items.every((x) => typeof x === 'string' || typeof x === 'number')) this.fail(key, 'a list of strings or numbers');
+    return items?.map(String);
+  }
+
+  sub(key: string): Reader | undefined {
+    const v = this.take(key);
+    if (v === undefined) return undefined;
+    if (!isTable(v)) this.fail(key, 'a table');
+    return new Reader(v, `${this.where}${key}.`, this.file);
+  }
+
+  tables(key: string): Table[] {
+    const v = this.take(key);
+    if (v === undefined) return [];
+    if (!Array.isArray(v) || !v.every(isTable)) this.fail(key, 'an array of tables ([[...]])');
+    return v;
+  }
+
+  done(): void {
+    const unknown = Object.keys(this.table).find((k) => !this.read.has(k));
+    if (unknown !== undefined) throw new ServerConfigError(`${this.file}: unknown key ${this.where}${unknown}`);
+  }
+}
+
+/** One [[hsm_instances]] table in hsm-config's names; hsm-config rejects the keys it does not know. */
+function instanceTable(table: Table, i: number, file: string): InstanceTable {
+  const out: InstanceTable = {};
+  for (const [key, value] of Object.entries(table)) {
+    const name = COSMIAN_INSTANCE_KEYS[key] ?? key;
+    if (name in out) throw new ServerConfigError(`${file}: hsm_instances[${i}] sets ${name} twice`);
+    if (name === 'library' && typeof value === 'string' && !isAbsolute(value)) out[name] = resolve(dirname(file), value);
+    else out[name] = name === 'admins' && typeof value === 'string' ? [value] : value;
+  }
+  return out;
+}
+
+export function parseServerConfig(text: string, file: string): ServerConfigFile {
+  let doc: unknown;
+  try {
+    doc = parseToml(text);
+  } catch (e) {
+    throw new ServerConfigError(`${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (!isTable(doc)) throw new ServerConfigError(`${file}: not a TOML table`);
+  const top = new Reader(doc, '', file);
+  const options: Partial<ServerOptions> = {};
+  const set = <K extends keyof ServerOptions>(key: K, value: ServerOptions[K] | undefined): void => {
+    if (value !== undefined) options[key] = value;
+  };
+  set('defaultUser', top.string('default_username'));
+  set('keyEncryptionKey', top.string('key_encryption_key'));
+  set('workers', top.int('workers'));
+  const logLevel = top.string('log_level');
+  if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel as LogLevel)) top.fail('log_level', LOG_LEVELS.join(', '));
+  set('logLevel', logLevel as LogLevel | undefined);
+  const flatHsm: FlatHsmSettings = { model: top.string('hsm_model'), slots: top.list('hsm_slot'), passwords: top.list('hsm_password'), admins: top.list('hsm_admin') };
+  const instances = top.tables('hsm_instances').map((table, i) => instanceTable(table, i, file));
+  try {
+    hsmInstances({}, instances); // checked now, so a mistake names the file
+  } catch (e) {
+    if (e instanceof HsmConfigError) throw new ServerConfigError(`${file}: ${e.message}`);
+    throw e;
+  }
+
+  const http = top.sub('http');
+  set('port', http?.int('port', 0, 65535));
+  const host = http?.string('hostname');
+  set('host', host);
+  http?.done();
+
+  const tls = top.sub('tls');
+  set('tlsCert', tls?.path('tls_cert_file'));
+  set('tlsKey', tls?.path('tls_key_file'));
+  set('clientCa', tls?.path('clients_ca_cert_file'));
+  tls?.done();
+
+  const socket = top.sub('socket_server');
+  if (socket) {
+    const start = socket.bool('socket_server_start');
+    const port = socket.int('socket_server_port', 0, 65535);
+    const socketHost = socket.string('socket_server_hostname');
+    // One listening address for both servers (main.ts), so a different one cannot be honoured.
+    if (socketHost !== undefined && socketHost !== (host ?? DEFAULT_HOST)) socket.fail('socket_server_hostname', `[http] hostname (${host ?? DEFAULT_HOST}); p11kms listens on one address`);
+    if (start) set('socketPort', port ?? 5696);
+    socket.done();
+  }
+
+  const db = top.sub('db');
+  if (db) {
+    if (![undefined, 'sqlite'].includes(db.string('database_type'))) db.fail('database_type', '"sqlite", the only database p11kms has');
+    set('dataDir', db.path('sqlite_path'));
+    set('dbPath', db.path('database'));
+    set('unwrappedCacheMaxSize', db.int('unwrapped_cache_max_size'));
+    set('unwrappedCacheMaxAgeMinutes', db.int('unwrapped_cache_max_age', 1));
+    set('unwrappedCacheMaxTtlMinutes', db.int('unwrapped_cache_max_ttl', 1));
+    set('disableUnwrappedCache', db.bool('disable_unwrapped_cache'));
+    db.done();
+  }
+  top.done();
+  return { options, flatHsm, hsmInstances: instances };
+}
+
+export function readServerConfig(file: string): ServerConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ServerConfigError(`cannot read server config ${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return parseServerConfig(text, file);
+}
+
+export interface ServeSources {
+  /** Command-line settings; undefined means the flag was not given. */
+  flags?: Partial<ServerOptions>;
+  /** --hsm-model, --hsm-slot, --hsm-password, --hsm-admin. */
+  hsmFlags?: FlatHsmSettings;
+  env: Readonly<Record<string, string | undefined>>;
+  file?: ServerConfigFile;
+}
+
+const given = <T>(list: readonly T[] | undefined): readonly T[] | undefined => (list && list.length > 0 ? list : undefined);
+
+/** The options `serve` starts with: flag, then environment, then file, each setting on its own. */
+export function resolveServeOptions({ flags = {}, hsmFlags = {}, env, file }: ServeSources): ServerOptions {
+  const fromFlags = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) as Partial<ServerOptions>;
+  const fromEnv: Partial<ServerOptions> = env['P11KMS_DATA_DIR'] ? { dataDir: env['P11KMS_DATA_DIR'] } : {};
+  const flat = flatSettings(hsmFlags, env);
+  const fileFlat = file?.flatHsm ?? {};
+  const hsm = hsmInstances({
+    model: flat.model ?? fileFlat.model,
+    slots: given(flat.slots) ?? fileFlat.slots,
+    passwords: given(flat.passwords) ?? fileFlat.passwords,
+    admins: given(flat.admins) ?? fileFlat.admins,
+  }, file?.hsmInstances ?? []);
+  const opts: ServerOptions = { ...file?.options, ...fromEnv, ...fromFlags, ...(hsm.length > 0 ? { hsm } : {}) };
+  const age = opts.unwrappedCacheMaxAgeMinutes ?? DEFAULT_CACHE_MAX_AGE_MINUTES;
+  if (age < 1) throw new ServerConfigError(`unwrapped_cache_max_age must be at least 1 minute, not ${age}`);
+  const ttl = opts.unwrappedCacheMaxTtlMinutes;
+  if (ttl !== undefined && ttl < age) throw new ServerConfigError(`unwrapped_cache_max_ttl (${ttl} min) must be ≥ unwrapped_cache_max_age (${age} min)`);
+  return opts;
+}

@@ -1,0 +1,153 @@
+import t from 'tap';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseServerConfig, readServerConfig, resolveServeOptions } from '../../src/server/config-file';
+
+const FILE = '/etc/p11kms/kms.toml';
+const parse = (text: string): ReturnType<typeof parseServerConfig> => parseServerConfig(text, FILE);
+const resolveFile = (text: string, env: Record<string, string> = {}): ReturnType<typeof resolveServeOptions> => resolveServeOptions({ env, file: parse(text) });
+
+// Cosmian's test_data/configs/server/hsm/three_softhsm2.toml, less its keys p11kms has no feature for.
+const COSMIAN = `
+default_username = "admin"
+hsm_model = "softhsm2"
+hsm_admin = ["admin"]
+hsm_slot = [0]
+hsm_password = ["12345678"]
+key_encryption_key = "hsm::0::kek"
+
+[[hsm_instances]]
+hsm_model = "softhsm2"
+hsm_admin = ["admin"]
+hsm_slot = [1]
+hsm_password = ["12345678"]
+
+[[hsm_instances]]
+model = "softhsm2"
+slots = [2]
+passwords = ["12345678"]
+library = "lib/libsofthsm2.so"
+
+[http]
+hostname = "127.0.0.1"
+port = 9998
+
+[db]
+database_type = "sqlite"
+sqlite_path = "/tmp/kms-three-softhsm2-data"
+unwrapped_cache_max_size = 50
+unwrapped_cache_max_age = 5
+unwrapped_cache_max_ttl = 60
+`;
+
+t.test("Cosmian's names: flat HSM + [[hsm_instances]], [http], [db]", async (t) => {
+  const opts = resolveFile(COSMIAN);
+  t.same(opts.hsm?.map((i) => [i.prefix, i.model, i.slots, i.admins]), [
+    ['hsm', 'softhsm2', [{ id: 0, pin: '12345678' }], ['admin']],
+    ['hsm::softhsm2', 'softhsm2', [{ id: 1, pin: '12345678' }], ['admin']],
+    ['hsm::softhsm2_1', 'softhsm2', [{ id: 2, pin: '12345678' }], ['admin']],
+  ]);
+  t.equal(opts.hsm?.[2]?.library, '/etc/p11kms/lib/libsofthsm2.so', 'p11kms names too; a relative library is relative to the file');
+  t.match(opts, {
+    defaultUser: 'admin', keyEncryptionKey: 'hsm::0::kek', host: '127.0.0.1', port: 9998,
+    dataDir: '/tmp/kms-three-softhsm2-data', unwrappedCacheMaxSize: 50, unwrappedCacheMaxAgeMinutes: 5, unwrappedCacheMaxTtlMinutes: 60,
+  });
+  t.equal(opts.dbPath, undefined, 'sqlite_path is a directory, as in Cosmian');
+});
+
+t.test('[tls], [socket_server], p11kms keys, paths relative to the file', async (t) => {
+  const { options } = parse(`
+workers = 0
+log_level = "error"
+hsm_admin = "alice"
+[tls]
+tls_cert_file = "certs/server.pem"
+tls_key_file = "/abs/server.key"
+clients_ca_cert_file = "ca.pem"
+[socket_server]
+socket_server_start = true
+socket_server_hostname = "127.0.0.1"
+[db]
+database = "data/kms.sqlite"
+`);
+  t.same(options, {
+    workers: 0, logLevel: 'error', tlsCert: '/etc/p11kms/certs/server.pem', tlsKey: '/abs/server.key', clientCa: '/etc/p11kms/ca.pem',
+    socketPort: 5696, dbPath: '/etc/p11kms/data/kms.sqlite',
+  });
+  t.same(parse('hsm_admin = "alice"').flatHsm.admins, ['alice'], 'a lone hsm_admin string, as older Cosmian files have');
+  t.same(parse('[socket_server]\nsocket_server_port = 15696').options, {}, 'the socket server only starts when asked');
+});
+
+t.test('unknown keys and wrong types are errors naming the key', async (t) => {
+  t.throws(() => parse('hsm_slots = [1]'), { name: 'ServerConfigError', message: `${FILE}: unknown key hsm_slots` });
+  t.throws(() => parse('[db]\nunwrapped_cache_maxage = 5'), { message: /unknown key db\.unwrapped_cache_maxage/ });
+  t.throws(() => parse('[http]\nport = 9998\ncors_allowed_origins = []'), { message: /unknown key http\.cors_allowed_origins/ });
+  t.throws(() => parse('[logging]\nrust_log = "info"'), { message: /unknown key logging/ });
+  t.throws(() => parse('[[hsm_instances]]\nhsm_model = "softhsm2"\nhsm_slot = [1]\nhsm_password = ["x"]\nhsm_pin = "x"'), { message: /kms\.toml: hsm_instances\[0\]: unknown key hsm_pin/ });
+  t.throws(() => parse('[[hsm_instances]]\nhsm_model = "softhsm2"\nmodel = "utimaco"\nslots = [1]\npasswords = ["x"]'), { message: /sets model twice/ });
+  t.throws(() => parse('[[hsm_instances]]\nmodel = "softhsm2"\nslots = [1, 2]\npasswords = ["x"]'), { message: /2 slot\(s\) but 1 password/ });
+  t.throws(() => parse('[http]\nport = "9998"'), { message: /http\.port must be a whole number/ });
+  t.throws(() => parse('[db]\ndisable_unwrapped_cache = "yes"'), { message: /db\.disable_unwrapped_cache must be true or false/ });
+  t.throws(() => parse('[db]\ndatabase_type = "postgresql"'), { message: /database_type must be "sqlite"/ });
+  t.throws(() => parse('log_level = "loud"'), { message: /log_level must be silent, error/ });
+  t.throws(() => parse('[socket_server]\nsocket_server_hostname = "0.0.0.0"'), { message: /one address/ });
+  t.throws(() => parse('port = '), { name: 'ServerConfigError', message: /^\/etc\/p11kms\/kms\.toml: / }, 'TOML syntax errors name the file');
+  t.throws(() => readServerConfig('/nonexistent/kms.toml'), { message: /cannot read server config \/nonexistent\/kms\.toml/ });
+});
+
+t.test('unwrapped_cache_max_ttl must be at least unwrapped_cache_max_age', async (t) => {
+  t.throws(() => resolveFile('[db]\nunwrapped_cache_max_age = 30\nunwrapped_cache_max_ttl = 10'), { message: 'unwrapped_cache_max_ttl (10 min) must be ≥ unwrapped_cache_max_age (30 min)' });
+  t.throws(() => resolveFile('[db]\nunwrapped_cache_max_ttl = 10'), { message: /\(15 min\)/ }, 'against the default age of 15 minutes');
+  t.throws(() => resolveFile('[db]\nunwrapped_cache_max_age = 0'), { message: /unwrapped_cache_max_age must be a whole number from 1/ });
+  t.equal(resolveFile('[db]\nunwrapped_cache_max_ttl = 15').unwrappedCacheMaxTtlMinutes, 15, 'equal is fine');
+  t.throws(() => resolveServeOptions({ env: {}, flags: { unwrappedCacheMaxAgeMinutes: 20 }, file: parse('[db]\nunwrapped_cache_max_ttl = 15') }), /must be ≥/, 'checked after the flags are merged');
+});
+
+t.test('disable_unwrapped_cache', async (t) => {
+  t.equal(resolveFile('[db]\ndisable_unwrapped_cache = true').disableUnwrappedCache, true);
+  t.equal(resolveFile('[db]\ndisable_unwrapped_cache = false').disableUnwrappedCache, false);
+});
+
+t.test('precedence: flag, then environment, then file', async (t) => {
+  const file = parse(`
+default_username = "file-user"
+hsm_model = "softhsm2"
+hsm_slot = [1]
+hsm_password = ["file-pin"]
+hsm_admin = ["file-admin"]
+[http]
+port = 1000
+hostname = "0.0.0.0"
+[db]
+sqlite_path = "/file/data"
+unwrapped_cache_max_size = 7
+`);
+  const fileOnly = resolveServeOptions({ env: {}, file });
+  t.match(fileOnly, { port: 1000, host: '0.0.0.0', dataDir: '/file/data', defaultUser: 'file-user', unwrappedCacheMaxSize: 7 });
+  t.same(fileOnly.hsm, [{ prefix: 'hsm', model: 'softhsm2', slots: [{ id: 1, pin: 'file-pin' }], admins: ['file-admin'] }]);
+
+  const env = { KMS_HSM_PASSWORD: 'env-pin', KMS_HSM_ADMIN: 'env-admin', P11KMS_DATA_DIR: '/env/data' };
+  const withEnv = resolveServeOptions({ env, file });
+  t.same(withEnv.hsm?.[0]?.slots, [{ id: 1, pin: 'env-pin' }], 'KMS_HSM_PASSWORD beats hsm_password; the slot stays the file\'s');
+  t.same(withEnv.hsm?.[0]?.admins, ['env-admin']);
+  t.equal(withEnv.dataDir, '/env/data', 'P11KMS_DATA_DIR beats sqlite_path');
+
+  const withFlags = resolveServeOptions({
+    env, file,
+    flags: { port: 2000, dataDir: '/flag/data', unwrappedCacheMaxSize: 0, host: undefined },
+    hsmFlags: { admins: ['flag-admin'], passwords: ['flag-pin'] },
+  });
+  t.match(withFlags, { port: 2000, host: '0.0.0.0', dataDir: '/flag/data', unwrappedCacheMaxSize: 0, defaultUser: 'file-user' }, 'an absent flag leaves the file\'s value');
+  t.same(withFlags.hsm?.[0], { prefix: 'hsm', model: 'softhsm2', slots: [{ id: 1, pin: 'flag-pin' }], admins: ['flag-admin'] });
+  t.same(resolveServeOptions({ env: { KMS_HSM_SLOT: '5', KMS_HSM_PASSWORD: 'p' }, file: parse('') }).hsm?.[0]?.slots, [{ id: 5, pin: 'p' }]);
+  t.equal(resolveServeOptions({ env: {} }).hsm, undefined, 'no file, no flags: no HSM');
+});
+
+t.test('the file read from disk', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'p11kms-conf-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'kms.toml');
+  writeFileSync(path, '[db]\nsqlite_path = "data"\n');
+  t.equal(readServerConfig(path).options.dataDir, join(dir, 'data'));
+});
