@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT, startTestServer } from './server';
+import type { ServerOptions } from '../../src/server/main';
 
 /** The module as built by scripts/build-native.sh, and its sanitiser variant. */
 export const MODULE_PATH = join(REPO_ROOT, 'build', 'Release', 'libp11kms.so');
@@ -41,13 +42,13 @@ export interface SlotOptions {
 }
 
 /**
- * A real KMS and a p11kms.toml pointing at it, with the module's debug log in a temp
- * directory. The environment is built from scratch, without tap's NODE_OPTIONS.
+ * A real KMS (in this process, with `serverOptions`, unless the slot asks for a process of
+ * its own) and a p11kms.toml pointing at it, with the module's debug log in a temp directory. The environment is built from scratch, without tap's NODE_OPTIONS.
  */
-export async function startModuleFixture(t: Teardown, slot: SlotOptions = {}): Promise<ModuleFixture> {
+export async function startModuleFixture(t: Teardown, slot: SlotOptions = {}, serverOptions: ServerOptions = {}): Promise<ModuleFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'p11kms-module-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const server: KmsUnderTest = slot.separateProcess ? await startKmsProcess(t, dir) : await startTestServer(t);
+  const server: KmsUnderTest = slot.separateProcess ? await startKmsProcess(t, dir) : await startTestServer(t, serverOptions);
   const confPath = join(dir, 'p11kms.toml');
   const logPath = join(dir, 'module.log');
   writeSlotConfig(confPath, [server.url], slot);

@@ -4,7 +4,7 @@ import { T, child, type TtlvNode, type TtlvStructure } from '../../kmip/ttlv';
 import { createAesKey, createRsaKeyPair, destroyKey, listKeys, readPublicKey, PUBLIC_KEY_SUFFIX, type HsmKeyInfo } from '../../hsm/keys';
 import type { OperationContext } from '../context';
 import { hsmToKmip, type HsmKeyRoute, type HsmRegistry } from '../hsm/hsm-registry';
-import { intAttr, splitAttributes, textAttr } from '../model/attributes';
+import { intAttr, linkAttribute, splitAttributes, textAttr } from '../model/attributes';
 import { keyBlock, publicKeyMaterial } from '../model/key-block';
 import { hsmDecryptOp, hsmEncryptOp, hsmSignOp, keyInfo } from './hsm-crypto-ops';
 import { read, required } from './payload';
@@ -109,6 +109,8 @@ function hsmCreateKeyPair(p: TtlvStructure, route: HsmKeyRoute): TtlvStructure {
   ]);
 }
 
+const privateLabelUid = (publicUid: string): string => publicUid.slice(0, -PUBLIC_KEY_SUFFIX.length);
+
 const OBJECT_TYPES = { secret: 'SymmetricKey', private: 'PrivateKey', public: 'PublicKey' } as const;
 const ALGORITHMS = { AES: 'AES', RSA: 'RSA', EC: 'EC' } as const;
 
@@ -122,6 +124,9 @@ function attributesOf(route: HsmKeyRoute, info: HsmKeyInfo): TtlvNode[] {
     info.extractable !== undefined ? T.bool('Extractable', info.extractable) : undefined,
     T.enum('State', 'Active'),
     T.text('UniqueIdentifier', route.uid),
+    // The halves of a pair find each other by Cosmian's `_pk` naming; PKCS#11 hosts then see one CKA_ID for both.
+    info.keyClass === 'private' ? linkAttribute('PublicKeyLink', route.uid + PUBLIC_KEY_SUFFIX) : undefined,
+    info.keyClass === 'public' && route.uid.endsWith(PUBLIC_KEY_SUFFIX) ? linkAttribute('PrivateKeyLink', privateLabelUid(route.uid)) : undefined,
   ];
   return nodes.filter((n): n is TtlvNode => n !== undefined);
 }
