@@ -48,7 +48,7 @@ export class OperationContext {
    * The UniqueIdentifier of a request: a text UID, a JSON tag selector such as
    * `["_kk","disk"]` that must match exactly one object, or the batch's ID placeholder.
    */
-  resolveUid(payload: TtlvNode | undefined, tag = 'UniqueIdentifier'): string {
+  async resolveUid(payload: TtlvNode | undefined, tag = 'UniqueIdentifier'): Promise<string> {
     const node = child(payload, tag);
     if (node === undefined || node.type === 'Enumeration') {
       if (this.idPlaceholder === undefined) throw new KmipError('Missing_Data', `missing ${tag}`);
@@ -60,7 +60,7 @@ export class OperationContext {
     return value;
   }
 
-  private resolveTagSelector(selector: string): string {
+  private async resolveTagSelector(selector: string): Promise<string> {
     let tags: unknown;
     try {
       tags = JSON.parse(selector);
@@ -70,21 +70,19 @@ export class OperationContext {
     if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string')) {
       throw new KmipError('Invalid_Field', 'a tag selector must be a JSON array of strings');
     }
-    const found = this.store
-      .locate({ owner: this.user, tags: tags as string[] })
-      .filter((uid) => {
-        const o = this.load(uid);
-        const s = effectiveState(o, this.now());
-        return s !== 'Destroyed' && s !== 'Destroyed_Compromised';
-      });
+    const found: string[] = [];
+    for (const uid of await this.store.locate({ owner: this.user, tags: tags as string[] })) {
+      const s = effectiveState(await this.load(uid), this.now());
+      if (s !== 'Destroyed' && s !== 'Destroyed_Compromised') found.push(uid);
+    }
     if (found.length === 0) throw new KmipError('Item_Not_Found', `no object has the tags ${selector}`);
     if (found.length > 1) throw new KmipError('Invalid_Field', `the tags ${selector} match ${found.length} objects; they must match exactly one`);
     return found[0] as string;
   }
 
   /** Loads an object the caller may use. Another user's object is reported as not found. */
-  load(uid: string): ManagedObject {
-    const stored = this.store.get(uid);
+  async load(uid: string): Promise<ManagedObject> {
+    const stored = await this.store.get(uid);
     if (!stored || stored.owner !== this.user) {
       throw new KmipError('Item_Not_Found', `object not found for identifier ${uid}`);
     }

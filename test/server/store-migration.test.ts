@@ -27,8 +27,8 @@ t.test('schema 2 indexes the wrapping key of rows written before it existed', as
   const store = new SqliteStore(path);
   t.teardown(() => store.close());
   t.equal(SCHEMA_VERSION, 2);
-  t.same(store.locate({ wrappedBy: ['hsm::1::kek'] }), ['wrapped'], 'only the WrappingKeyLink counts, not another link to the same UID');
-  t.same(store.locate({ wrappedBy: ['hsm::1::other', 'hsm::1::kek'] }), ['wrapped']);
-  t.same(store.locate({ wrappedBy: [] }), [], 'an empty list matches nothing');
-  t.same(store.locate({}).sort(), ['parent-only', 'plain', 'wrapped']);
+  t.same(await store.locate({ wrappedBy: ['hsm::1::kek'] }), ['wrapped'], 'only the WrappingKeyLink counts, not another link to the same UID');
+  t.same(await store.locate({ wrappedBy: ['hsm::1::other', 'hsm::1::kek'] }), ['wrapped']);
+  t.same(await store.locate({ wrappedBy: [] }), [], 'an empty list matches nothing');
+  t.same((await store.locate({})).sort(), ['parent-only', 'plain', 'wrapped']);
 });

@@ -24,8 +24,8 @@ function readReferences(p: TtlvStructure): Reference[] {
 }
 
 export async function getAttributes(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
-  const uid = ctx.resolveUid(p);
-  const o = ctx.load(uid);
+  const uid = await ctx.resolveUid(p);
+  const o = await ctx.load(uid);
   const all = fullAttributes(o);
   const refs = readReferences(p);
   let selected: TtlvNode[];
@@ -43,8 +43,8 @@ export async function getAttributes(p: TtlvStructure, ctx: OperationContext): Pr
 }
 
 export async function getAttributeList(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
-  const uid = ctx.resolveUid(p);
-  const o = ctx.load(uid);
+  const uid = await ctx.resolveUid(p);
+  const o = await ctx.load(uid);
   const tags = [...new Set(fullAttributes(o).map((n) => n.tag))];
   const refs: TtlvNode[] = tags.map((t) => T.enum('AttributeReference', t));
   if (userTags(o).length > 0) {
@@ -90,8 +90,8 @@ async function saveChanged(ctx: OperationContext, before: ManagedObject, o: Mana
 }
 
 export async function addAttribute(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
-  const uid = ctx.resolveUid(p);
-  const o = ctx.load(uid);
+  const uid = await ctx.resolveUid(p);
+  const o = await ctx.load(uid);
   const attr = carriedAttribute(p, 'NewAttribute');
   if (!attr) throw new KmipError('Missing_Data', 'missing NewAttribute');
   const tags = vendorTagValue(attr);
@@ -104,8 +104,8 @@ export async function addAttribute(p: TtlvStructure, ctx: OperationContext): Pro
 }
 
 export async function setAttribute(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
-  const uid = ctx.resolveUid(p);
-  const o = ctx.load(uid);
+  const uid = await ctx.resolveUid(p);
+  const o = await ctx.load(uid);
   const attr = carriedAttribute(p, 'NewAttribute');
   if (!attr) throw new KmipError('Missing_Data', 'missing NewAttribute');
   const tags = vendorTagValue(attr);
@@ -116,8 +116,8 @@ export async function setAttribute(p: TtlvStructure, ctx: OperationContext): Pro
 }
 
 export async function modifyAttribute(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
-  const uid = ctx.resolveUid(p);
-  const o = ctx.load(uid);
+  const uid = await ctx.resolveUid(p);
+  const o = await ctx.load(uid);
   const next = carriedAttribute(p, 'NewAttribute');
   if (!next) throw new KmipError('Missing_Data', 'missing NewAttribute');
   const current = carriedAttribute(p, 'CurrentAttribute');
@@ -133,8 +133,8 @@ export async function modifyAttribute(p: TtlvStructure, ctx: OperationContext): 
 }
 
 export async function deleteAttribute(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
-  const uid = ctx.resolveUid(p);
-  const o = ctx.load(uid);
+  const uid = await ctx.resolveUid(p);
+  const o = await ctx.load(uid);
   const current = carriedAttribute(p, 'CurrentAttribute');
   const refs = readReferences(p);
   if (current) {

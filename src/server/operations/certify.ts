@@ -40,16 +40,16 @@ function subjectName(list: AttributeList): string {
 }
 
 /** The key pair being certified, from a public or private key UID. */
-function keyPair(ctx: OperationContext, uid: string): { pub: ManagedObject; priv: ManagedObject | undefined } {
-  const o = ctx.load(uid);
+async function keyPair(ctx: OperationContext, uid: string): Promise<{ pub: ManagedObject; priv: ManagedObject | undefined }> {
+  const o = await ctx.load(uid);
   if (o.objectType === 'PublicKey') {
     const privUid = linkedId(o.attributes, 'PrivateKeyLink');
-    return { pub: o, priv: privUid ? ctx.load(privUid) : undefined };
+    return { pub: o, priv: privUid ? await ctx.load(privUid) : undefined };
   }
   if (o.objectType === 'PrivateKey') {
     const pubUid = linkedId(o.attributes, 'PublicKeyLink');
     if (!pubUid) throw new KmipError('Item_Not_Found', `private key ${uid} has no linked public key`);
-    return { pub: ctx.load(pubUid), priv: o };
+    return { pub: await ctx.load(pubUid), priv: o };
   }
   throw new KmipError('Invalid_Object_Type', 'Certify takes a public or private key');
 }
@@ -60,8 +60,8 @@ function keyPair(ctx: OperationContext, uid: string): { pub: ManagedObject; priv
  */
 export async function certify(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
   if (child(p, 'CertificateRequestValue')) throw new KmipError('Feature_Not_Supported', 'certifying a CSR is not supported yet; certify a key pair');
-  const uid = ctx.resolveUid(p);
-  const { pub, priv } = keyPair(ctx, uid);
+  const uid = await ctx.resolveUid(p);
+  const { pub, priv } = await keyPair(ctx, uid);
   const attrs = read.struct(p, 'Attributes');
   const { list } = splitAttributes(attrs);
   const issuerKeyUid = links(list).find((l) => l.type === 'PrivateKeyLink')?.uid;
@@ -69,8 +69,8 @@ export async function certify(p: TtlvStructure, ctx: OperationContext): Promise<
   let issuer: { certificateDer: Buffer; privateKey: ReturnType<typeof privateKeyOf> } | undefined;
   if (issuerKeyUid || issuerCertUid) {
     if (!issuerKeyUid || !issuerCertUid) throw new KmipError('Missing_Data', 'an issuer needs both a PrivateKeyLink and a CertificateLink');
-    const issuerKey = ctx.load(issuerKeyUid);
-    const issuerCert = ctx.load(issuerCertUid);
+    const issuerKey = await ctx.load(issuerKeyUid);
+    const issuerCert = await ctx.load(issuerCertUid);
     requireUsableState(issuerKey, 'protect', ctx.now());
     if (!issuerCert.material) throw new KmipError('Key_Value_Not_Present', 'the issuer certificate has no value');
     issuer = { certificateDer: issuerCert.material, privateKey: privateKeyOf(issuerKey) };

@@ -40,10 +40,10 @@ function symmetricRequest(p: TtlvStructure, o: ManagedObject, params: CryptoPara
 }
 
 /** The common start of every cryptographic operation: the key, in a state and with a usage mask that allow it. */
-function usableKey(p: TtlvStructure, ctx: OperationContext, usage: Usage, operation: string, mask: number): { uid: string; o: ManagedObject } {
+async function usableKey(p: TtlvStructure, ctx: OperationContext, usage: Usage, operation: string, mask: number): Promise<{ uid: string; o: ManagedObject }> {
   rejectStreaming(p);
-  const uid = ctx.resolveUid(p);
-  const o = ctx.load(uid);
+  const uid = await ctx.resolveUid(p);
+  const o = await ctx.load(uid);
   requireUsableState(o, usage, ctx.now());
   requireUsage(o, operation, mask);
   return { uid, o };
@@ -54,7 +54,7 @@ function isSymmetric(o: ManagedObject): boolean {
 }
 
 export async function encrypt(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
-  const { uid, o } = usableKey(p, ctx, 'protect', 'Encrypt', USAGE.Encrypt | USAGE.WrapKey);
+  const { uid, o } = await usableKey(p, ctx, 'protect', 'Encrypt', USAGE.Encrypt | USAGE.WrapKey);
   const params = readCryptoParams(p);
   const data = required(read.bytes(p, 'Data'), 'Data');
   if (isSymmetric(o)) {
@@ -73,7 +73,7 @@ export async function encrypt(p: TtlvStructure, ctx: OperationContext): Promise<
 }
 
 export async function decrypt(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
-  const { uid, o } = usableKey(p, ctx, 'process', 'Decrypt', USAGE.Decrypt | USAGE.UnwrapKey);
+  const { uid, o } = await usableKey(p, ctx, 'process', 'Decrypt', USAGE.Decrypt | USAGE.UnwrapKey);
   const params = readCryptoParams(p);
   const data = required(read.bytes(p, 'Data'), 'Data');
   if (isSymmetric(o)) {
@@ -94,7 +94,7 @@ function signInput(p: TtlvStructure): { data?: Buffer; digested?: Buffer } {
 }
 
 export async function sign(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
-  const { uid, o } = usableKey(p, ctx, 'protect', 'Sign', USAGE.Sign);
+  const { uid, o } = await usableKey(p, ctx, 'protect', 'Sign', USAGE.Sign);
   const key = privateKeyOf(o);
   const kind = keyKind(key);
   const input = signInput(p);
@@ -104,7 +104,7 @@ export async function sign(p: TtlvStructure, ctx: OperationContext): Promise<Ttl
 }
 
 export async function signatureVerify(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
-  const { uid, o } = usableKey(p, ctx, 'process', 'SignatureVerify', USAGE.Verify);
+  const { uid, o } = await usableKey(p, ctx, 'process', 'SignatureVerify', USAGE.Verify);
   const key = publicKeyOf(o);
   const kind = keyKind(key);
   const input = signInput(p);
@@ -115,14 +115,14 @@ export async function signatureVerify(p: TtlvStructure, ctx: OperationContext): 
 }
 
 export async function mac(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
-  const { uid, o } = usableKey(p, ctx, 'protect', 'MAC', USAGE.MACGenerate);
+  const { uid, o } = await usableKey(p, ctx, 'protect', 'MAC', USAGE.MACGenerate);
   const data = required(read.bytes(p, 'Data'), 'Data');
   const out = hmac(hmacHash(readCryptoParams(p), keyAlgorithm(o)), symmetricKeyOf(o), data);
   return T.struct('MACResponse', [T.text('UniqueIdentifier', uid), T.bytes('MACData', out)]);
 }
 
 export async function macVerify(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
-  const { uid, o } = usableKey(p, ctx, 'process', 'MACVerify', USAGE.MACVerify);
+  const { uid, o } = await usableKey(p, ctx, 'process', 'MACVerify', USAGE.MACVerify);
   const data = required(read.bytes(p, 'Data'), 'Data');
   const expected = required(read.bytes(p, 'MACData'), 'MACData');
   const valid = hmacVerify(hmacHash(readCryptoParams(p), keyAlgorithm(o)), symmetricKeyOf(o), data, expected);

@@ -37,8 +37,8 @@ function peerPublicKey(data: Buffer, own: KeyObject): KeyObject {
 export async function deriveKey(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
   const objectType = (read.enum(p, 'ObjectType') ?? 'SymmetricKey') as ObjectType;
   if (objectType !== 'SymmetricKey' && objectType !== 'SecretData') throw new KmipError('Invalid_Object_Type', 'DeriveKey makes a SymmetricKey or SecretData');
-  const baseUid = read.text(p, 'ObjectUniqueIdentifier') ?? ctx.resolveUid(p);
-  const base = ctx.load(baseUid);
+  const baseUid = read.text(p, 'ObjectUniqueIdentifier') ?? await ctx.resolveUid(p);
+  const base = await ctx.load(baseUid);
   requireUsableState(base, 'protect', ctx.now());
   requireUsage(base, 'DeriveKey', USAGE.DeriveKey | USAGE.KeyAgreement);
   const method = required(read.enum(p, 'DerivationMethod'), 'DerivationMethod');

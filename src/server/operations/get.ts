@@ -34,7 +34,7 @@ function readWrapping(p: TtlvStructure): Wrapping | undefined {
 /** The bytes a key is wrapped as: raw for symmetric keys, PKCS#8 for private keys, SPKI for public ones. */
 async function wrapKeyBytes(ctx: OperationContext, bytes: Buffer, w: Wrapping): Promise<{ wrapped: Buffer; data: TtlvStructure }> {
   if (w.method !== 'Encrypt') throw new KmipError('Feature_Not_Supported', `wrapping method ${w.method} is not supported`);
-  const wrapper = ctx.load(w.keyUid);
+  const wrapper = await ctx.load(w.keyUid);
   requireUsableState(wrapper, 'protect', ctx.now());
   requireUsage(wrapper, 'WrapKey', USAGE.WrapKey | USAGE.Encrypt);
   const params = readCryptoParams(w.params ? T.struct('x', [w.params]) : undefined);
@@ -111,15 +111,15 @@ async function pkcs12Block(ctx: OperationContext, o: ManagedObject, password: st
   if (password === undefined) throw new KmipError('Missing_Data', 'PKCS12 export needs a password (KeyWrappingSpecification.EncryptionKeyInformation.UniqueIdentifier)');
   const certUid = linkedId(o.attributes, 'CertificateLink') ?? linkedId(o.attributes, 'PKCS12CertificateLink');
   if (!certUid) throw new KmipError('Item_Not_Found', `private key ${o.uid} has no linked certificate`);
-  const cert = ctx.load(certUid);
+  const cert = await ctx.load(certUid);
   if (!cert.material || !o.material) throw new KmipError('Key_Value_Not_Present', 'the certificate or the key has no value');
   const pfx = buildPkcs12({ certificateDer: cert.material, privateKeyPkcs8Der: o.material, password, friendlyName: textAttr(o.attributes, 'Pkcs12FriendlyName') ?? o.uid });
   return T.struct('KeyBlock', [T.enum('KeyFormatType', 'PKCS12'), T.struct('KeyValue', [T.bytes('KeyMaterial', pfx)])]);
 }
 
 async function getOrExport(p: TtlvStructure, ctx: OperationContext, exporting: boolean): Promise<TtlvStructure> {
-  const uid = ctx.resolveUid(p);
-  const o = ctx.load(uid);
+  const uid = await ctx.resolveUid(p);
+  const o = await ctx.load(uid);
   const state = effectiveState(o, ctx.now());
   const destroyed = state === 'Destroyed' || state === 'Destroyed_Compromised';
   const format = read.enum(p, 'KeyFormatType');

@@ -39,8 +39,8 @@ export async function hsmReKey(p: TtlvStructure, route: HsmKeyRoute, { ctx, hsm 
 /** Re-wraps every live database key wrapped by one of `oldKeks` under `newKek`, one row at a time. */
 async function rewrapDependants(ctx: OperationContext, hsm: HsmRegistry, oldKeks: string[], newKek: string): Promise<void> {
   const failed: string[] = [];
-  for (const uid of ctx.store.locate({ wrappedBy: oldKeks })) {
-    const stored = ctx.store.get(uid);
+  for (const uid of await ctx.store.locate({ wrappedBy: oldKeks })) {
+    const stored = await ctx.store.get(uid);
     if (!stored || stored.material === null) continue; // destroyed meanwhile
     const o = fromStored(stored);
     const oldKek = linkedId(o.attributes, 'WrappingKeyLink');

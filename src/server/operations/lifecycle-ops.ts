@@ -7,8 +7,8 @@ import { touch } from './new-object';
 import { read, required } from './payload';
 
 export async function activate(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
-  const uid = ctx.resolveUid(p);
-  const o = activateObject(ctx.load(uid), ctx.now());
+  const uid = await ctx.resolveUid(p);
+  const o = activateObject(await ctx.load(uid), ctx.now());
   await ctx.save(touch(o, ctx.now()));
   return T.struct('ActivateResponse', [T.text('UniqueIdentifier', uid)]);
 }
@@ -16,27 +16,27 @@ export async function activate(p: TtlvStructure, ctx: OperationContext): Promise
 const COMPROMISE_REASONS = new Set(['KeyCompromise', 'CACompromise']);
 
 export async function revoke(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
-  const uid = ctx.resolveUid(p);
+  const uid = await ctx.resolveUid(p);
   const reason = required(read.struct(p, 'RevocationReason'), 'RevocationReason');
   const code = child(reason, 'RevocationReasonCode');
   if (!code) throw new KmipError('Missing_Data', 'missing RevocationReasonCode');
   const compromised = COMPROMISE_REASONS.has(String(code.value));
   const compromiseDate = read.date(p, 'CompromiseOccurrenceDate');
-  const uids = read.bool(p, 'Cascade') ? withLinkedKeys(ctx, uid) : [uid];
+  const uids = read.bool(p, 'Cascade') ? await withLinkedKeys(ctx, uid) : [uid];
   for (const id of uids) {
-    const o = revokeObject(ctx.load(id), compromised, ctx.now(), compromiseDate);
+    const o = revokeObject(await ctx.load(id), compromised, ctx.now(), compromiseDate);
     await ctx.save(touch(o, ctx.now()));
   }
   return T.struct('RevokeResponse', [T.text('UniqueIdentifier', uid)]);
 }
 
 export async function destroy(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
-  const uid = ctx.resolveUid(p);
+  const uid = await ctx.resolveUid(p);
   const expected = read.enum(p, 'ExpectedObjectType');
   const remove = read.bool(p, 'Remove') ?? false;
-  const uids = read.bool(p, 'Cascade') ? withLinkedKeys(ctx, uid) : [uid];
+  const uids = read.bool(p, 'Cascade') ? await withLinkedKeys(ctx, uid) : [uid];
   for (const id of uids) {
-    const o = ctx.load(id);
+    const o = await ctx.load(id);
     if (id === uid && expected !== undefined && expected !== o.objectType) {
       throw new KmipError('Invalid_Object_Type', `object ${uid} is a ${o.objectType}, not a ${expected}`);
     }
@@ -48,11 +48,11 @@ export async function destroy(p: TtlvStructure, ctx: OperationContext): Promise<
 }
 
 /** The object and the other halves of its key pair and certificate chain links. */
-function withLinkedKeys(ctx: OperationContext, uid: string): string[] {
-  const o = ctx.load(uid);
-  const linked = links(o.attributes)
-    .filter((l) => ['PublicKeyLink', 'PrivateKeyLink', 'CertificateLink'].includes(l.type))
-    .map((l) => l.uid)
-    .filter((id) => ctx.store.exists(id));
+async function withLinkedKeys(ctx: OperationContext, uid: string): Promise<string[]> {
+  const o = await ctx.load(uid);
+  const linked: string[] = [];
+  for (const l of links(o.attributes)) {
+    if (['PublicKeyLink', 'PrivateKeyLink', 'CertificateLink'].includes(l.type) && (await ctx.store.exists(l.uid))) linked.push(l.uid);
+  }
   return [uid, ...linked];
 }

@@ -19,7 +19,7 @@ export async function locate(p: TtlvStructure, ctx: OperationContext): Promise<T
   if (offset < 0) throw new KmipError('Invalid_Field', 'OffsetItems cannot be negative');
   const { list, tags } = splitAttributes(read.struct(p, 'Attributes'));
   const wantedState = textAttr(list, 'State');
-  const candidates = ctx.store.locate({
+  const candidates = await ctx.store.locate({
     owner: ctx.user,
     ...optional('objectType', textAttr(list, 'ObjectType')),
     ...optional('algorithm', textAttr(list, 'CryptographicAlgorithm')),
@@ -29,13 +29,14 @@ export async function locate(p: TtlvStructure, ctx: OperationContext): Promise<T
   });
   const others = list.filter((n) => !INDEXED.has(n.tag));
   const now = ctx.now();
-  const matches = candidates.filter((uid) => {
-    const o = ctx.load(uid);
+  const matches: string[] = [];
+  for (const uid of candidates) {
+    const o = await ctx.load(uid);
     const state = effectiveState(o, now);
-    if (wantedState !== undefined ? state !== wantedState : state === 'Destroyed' || state === 'Destroyed_Compromised') return false;
+    if (wantedState !== undefined ? state !== wantedState : state === 'Destroyed' || state === 'Destroyed_Compromised') continue;
     const attrs = fullAttributes(o);
-    return others.every((wanted) => getAll(attrs, wanted.tag).some((have) => matchesFilter(have, wanted)));
-  });
+    if (others.every((wanted) => getAll(attrs, wanted.tag).some((have) => matchesFilter(have, wanted)))) matches.push(uid);
+  }
   // HSM keys come after the database's, and only when no tag is asked for: they carry none.
   if (tags.length === 0) {
     matches.push(...locateHsmKeys(ctx, (attrs) => list.every((wanted) => getAll(attrs, wanted.tag).some((have) => matchesFilter(have, wanted)))));

@@ -112,9 +112,9 @@ export async function importObject(p: TtlvStructure, ctx: OperationContext): Pro
   const attrs = T.struct('Attributes', [...(read.struct(p, 'Attributes')?.value ?? []).filter((n) => n.tag !== 'UniqueIdentifier'), T.text('UniqueIdentifier', uid)]);
   const request = T.struct('Import', p.value.map((n) => (n.tag === 'Attributes' ? attrs : n)).concat(read.struct(p, 'Attributes') ? [] : [attrs]));
   const o = buildObject(request, ctx);
-  if (ctx.store.exists(uid)) {
+  if (await ctx.store.exists(uid)) {
     if (!replace) throw new KmipError('Object_Already_Exists', `an object with identifier ${uid} already exists; set ReplaceExisting to replace it`);
-    const existing = ctx.load(uid);
+    const existing = await ctx.load(uid);
     await ctx.save({ ...o, createdAt: existing.createdAt });
   } else {
     await ctx.insert(o);

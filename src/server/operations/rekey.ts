@@ -27,8 +27,8 @@ async function linkReplacement(ctx: OperationContext, old: ManagedObject, newUid
 }
 
 export async function reKey(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
-  const uid = ctx.resolveUid(p);
-  const old = ctx.load(uid);
+  const uid = await ctx.resolveUid(p);
+  const old = await ctx.load(uid);
   if (old.objectType !== 'SymmetricKey') throw new KmipError('Invalid_Object_Type', 'ReKey renews symmetric keys; use ReKeyKeyPair for key pairs');
   requireUsableState(old, 'read', ctx.now());
   const bits = intAttr(old.attributes, 'CryptographicLength') ?? 256;
@@ -42,12 +42,12 @@ export async function reKey(p: TtlvStructure, ctx: OperationContext): Promise<Tt
 }
 
 export async function reKeyKeyPair(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
-  const uid = ctx.resolveUid(p, 'PrivateKeyUniqueIdentifier');
-  const oldPriv = ctx.load(uid);
+  const uid = await ctx.resolveUid(p, 'PrivateKeyUniqueIdentifier');
+  const oldPriv = await ctx.load(uid);
   if (oldPriv.objectType !== 'PrivateKey') throw new KmipError('Invalid_Object_Type', 'ReKeyKeyPair takes a private key');
   requireUsableState(oldPriv, 'read', ctx.now());
   const oldPubUid = linkedId(oldPriv.attributes, 'PublicKeyLink');
-  const oldPub = oldPubUid ? ctx.load(oldPubUid) : undefined;
+  const oldPub = oldPubUid ? await ctx.load(oldPubUid) : undefined;
   const offset = read.int(p, 'Offset');
   const privAttrs = inherited(oldPriv, ctx.now(), offset);
   const pubAttrs = oldPub ? inherited(oldPub, ctx.now(), offset) : privAttrs;

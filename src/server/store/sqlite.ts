@@ -170,7 +170,7 @@ export class SqliteStore implements ObjectStore {
     });
   }
 
-  get(uid: string): StoredObject | undefined {
+  async get(uid: string): Promise<StoredObject | undefined> {
     const row = this.stmt.get.get(uid) as ObjectRow | undefined;
     if (!row) return undefined;
     return {
@@ -189,11 +189,11 @@ export class SqliteStore implements ObjectStore {
     };
   }
 
-  exists(uid: string): boolean {
+  async exists(uid: string): Promise<boolean> {
     return this.stmt.exists.get(uid) !== undefined;
   }
 
-  locate(q: LocateQuery): string[] {
+  async locate(q: LocateQuery): Promise<string[]> {
     const where: string[] = [];
     const params: Array<string | number> = [];
     if (q.owner !== undefined) { where.push('o.owner = ?'); params.push(q.owner); }

@@ -45,9 +45,9 @@ export interface ObjectStore {
   /** Replaces the object; durable once the promise resolves. */
   update(obj: StoredObjectWrite): Promise<void>;
   remove(uid: string): Promise<void>;
-  get(uid: string): StoredObject | undefined;
-  exists(uid: string): boolean;
+  get(uid: string): Promise<StoredObject | undefined>;
+  exists(uid: string): Promise<boolean>;
   /** UIDs matching the indexed fields, oldest first. Further filtering is done by the caller. */
-  locate(query: LocateQuery): string[];
+  locate(query: LocateQuery): Promise<string[]>;
   close(): void;
 }
