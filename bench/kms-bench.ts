@@ -6,12 +6,14 @@ import { HSM_ROWS, startHsmBench, type HsmBench } from './hsm-bench';
 import { bytes, checkRoundTrip, createAesRequest, encryptRequest, field, post, text, waitForLines } from './kms-json';
 import { measure, type CellResult } from './load';
 import { printTable, throughputSvg, writeResults } from './report';
+import { postgresBench } from './kms-postgres';
 
 /**
  * `npm run bench:kms`: the KMS as users run it (`p11kms serve`, one worker per core, SQLite
  * with durable writes) against a minimal Node HTTP echo server on the same loopback, in one
  * run, so the figures compare side by side whatever else the machine is doing. With SoftHSM2
  * installed, the same run measures AES-GCM with HSM-wrapped keys (hsm-bench.ts) in a second table.
+ * With `-- --db postgresql`, it measures two servers on PostgreSQL beside SQLite instead (kms-postgres.ts).
  */
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 3);
@@ -93,7 +95,30 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => {
+/** `--db postgresql` picks the PostgreSQL comparison; nothing else is accepted, so a typo is not a silent SQLite run. */
+function chosenDb(argv: string[]): 'sqlite' | 'postgresql' {
+  const i = argv.indexOf('--db');
+  if (i < 0) return 'sqlite';
+  const db = argv[i + 1];
+  if (db !== 'postgresql' && db !== 'sqlite') throw new Error(`--db must be sqlite or postgresql, not ${db ?? 'nothing'}`);
+  return db;
+}
+
+async function mainPostgres(): Promise<void> {
+  const cores = typeof availableParallelism === 'function' ? availableParallelism() : cpus().length;
+  const dir = mkdtempSync(join(tmpdir(), 'p11kms-bench-'));
+  try {
+    const errors = await postgresBench(dir, Number(process.env['BENCH_WORKERS'] ?? cores), SECONDS);
+    if (errors > 0) {
+      console.error(`${errors} requests failed`);
+      process.exitCode = 1;
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+(chosenDb(process.argv.slice(2)) === 'postgresql' ? mainPostgres() : main()).catch((e: unknown) => {
   console.error(e);
   process.exit(1);
 });

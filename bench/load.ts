@@ -21,20 +21,22 @@ function percentile(sorted: number[], q: number): number {
 /**
  * A closed-loop load: `concurrency` callers, each sending its next request as soon as the
  * previous one is answered, over keep-alive connections, for `seconds` after a warm-up.
+ * Several origins (servers behind a load balancer) share the callers round-robin.
  */
 export async function measure(
   name: string,
-  origin: string,
+  origin: string | string[],
   path: string,
   body: () => string,
   concurrency: number,
   seconds: number,
   check: (status: number, text: string) => boolean,
 ): Promise<CellResult> {
-  const pool = new Pool(origin, { connections: concurrency, pipelining: 1, keepAliveTimeout: 30_000 });
+  const origins = Array.isArray(origin) ? origin : [origin];
+  const pools = origins.map((o) => new Pool(o, { connections: concurrency, pipelining: 1, keepAliveTimeout: 30_000 }));
   const latencies: number[] = [];
   let errors = 0;
-  const once = async (): Promise<number> => {
+  const once = async (pool: Pool): Promise<number> => {
     const started = process.hrtime.bigint();
     const res = await pool.request({ path, method: 'POST', headers: { 'content-type': 'application/json' }, body: body() });
     const text = await res.body.text();
@@ -42,9 +44,9 @@ export async function measure(
     return Number(process.hrtime.bigint() - started) / 1e6;
   };
   const run = async (until: number, record: boolean): Promise<void> => {
-    await Promise.all(Array.from({ length: concurrency }, async () => {
+    await Promise.all(Array.from({ length: concurrency }, async (_, i) => {
       while (Date.now() < until) {
-        const ms = await once();
+        const ms = await once(pools[i % pools.length] as Pool);
         if (record) latencies.push(ms);
       }
     }));
@@ -53,7 +55,7 @@ export async function measure(
   const started = Date.now();
   await run(started + seconds * 1000, true);
   const elapsed = (Date.now() - started) / 1000;
-  await pool.close();
+  await Promise.all(pools.map((p) => p.close()));
   latencies.sort((a, b) => a - b);
   return {
     name,

@@ -4,9 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Build: cmake, g++, p11-kit's pkcs11.h. Tests: the real PKCS#11 hosts and tokens.
+# Build: cmake, g++, p11-kit's pkcs11.h. Tests: the real PKCS#11 hosts and tokens, and PostgreSQL
+# (its binaries only: the tests start throwaway clusters, scripts/pg-throwaway.sh).
 APT_PACKAGES=(openssl curl python3-pykmip libc-ares2 cmake g++ libp11-kit-dev p11-kit opensc softhsm2 gnutls-bin
-  libengine-pkcs11-openssl python3-pykcs11 python3-cryptography openjdk-17-jdk-headless cryptsetup-bin openssh-server)
+  libengine-pkcs11-openssl python3-pykcs11 python3-cryptography openjdk-17-jdk-headless cryptsetup-bin openssh-server
+  postgresql)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -57,18 +57,16 @@ CK_RV C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, 
   CK_RV rv = p11_call_begin(&call, P11F_CALL_GetAttributeValue);
   if (rv != CKR_OK) return rv;
   if (!pTemplate && ulCount) return p11_call_abort(&call, CKR_ARGUMENTS_BAD);
+  p11_put_ulong(&call, hSession);
+  p11_put_ulong(&call, hObject);
+  /* First, as it bounds ulCount: a huge count must be refused, not allocated. */
+  rv = p11_put_query(&call, pTemplate, ulCount);
+  if (rv != CKR_OK) return p11_call_abort(&call, rv);
   /* The caller's capacities are copied before anything is written back, so that a
    * check against them can never read a length this call has already replaced. */
   CK_ULONG *capacities = calloc(ulCount ? ulCount : 1, sizeof(CK_ULONG));
   if (!capacities) return p11_call_abort(&call, CKR_HOST_MEMORY);
   for (CK_ULONG i = 0; i < ulCount; i++) capacities[i] = pTemplate[i].pValue ? pTemplate[i].ulValueLen : 0;
-  p11_put_ulong(&call, hSession);
-  p11_put_ulong(&call, hObject);
-  rv = p11_put_query(&call, pTemplate, ulCount);
-  if (rv != CKR_OK) {
-    free(capacities);
-    return p11_call_abort(&call, rv);
-  }
   rv = p11_call_run(&call);
   if (rv == CKR_OK || rv == CKR_ATTRIBUTE_SENSITIVE || rv == CKR_ATTRIBUTE_TYPE_INVALID ||
       rv == CKR_BUFFER_TOO_SMALL) {

@@ -67,8 +67,7 @@ CK_RV C_CancelFunction(CK_SESSION_HANDLE s) {
 
 /* Slots never change while the module is loaded, so there is never an event. */
 CK_RV C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR slot, CK_VOID_PTR reserved) {
-  (void)slot;
-  if (reserved) return refuse(CKR_ARGUMENTS_BAD);
+  if (reserved || !slot) return refuse(CKR_ARGUMENTS_BAD);
   return refuse((flags & CKF_DONT_BLOCK) ? CKR_NO_EVENT : CKR_FUNCTION_NOT_SUPPORTED);
 }
 

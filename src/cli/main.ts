@@ -1,4 +1,6 @@
 import { Command, CommanderError } from 'commander';
+import { registerAccess } from './commands/access';
+import { registerAudit } from './commands/audit';
 import { registerCertificates } from './commands/certificates';
 import { registerCrypto } from './commands/crypto';
 import { registerData } from './commands/data';
@@ -37,6 +39,8 @@ function buildProgram(rt: Runtime): Command {
   registerFileCrypto(program, rt);
   registerCrypto(program, rt);
   registerModule(program, rt);
+  registerAccess(program, rt);
+  registerAudit(program, rt);
   return program;
 }
 

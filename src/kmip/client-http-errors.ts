@@ -10,7 +10,8 @@ export function kmipErrorFromHttp(status: number, body: string): KmipError {
     const match = /^([A-Za-z][A-Za-z0-9_]*): ([\s\S]*)$/.exec(text);
     return match ? new KmipError(match[1] as string, match[2] as string, status) : new KmipError('General_Failure', text || 'HTTP 422', status);
   }
-  if (status === 401) return new KmipError('Authentication_Not_Successful', text || 'authentication required', status);
+  // p11kms words its 401 as "Authentication_Not_Successful: reason"; other servers send any text.
+  if (status === 401) return new KmipError('Authentication_Not_Successful', text.replace(/^Authentication_Not_Successful: /, '') || 'authentication required', status);
   if (status === 404) return new KmipError('Operation_Not_Supported', text || 'not found', status);
   return new KmipError('General_Failure', `HTTP ${status}${text ? `: ${text.slice(0, 500)}` : ''}`, status);
 }

@@ -57,6 +57,8 @@ const KMIP_PATH = '/kmip/2_1';
 export class KmipClient extends KmipOperations {
   private readonly pool: Pool;
   private readonly path: string;
+  /** The URL's path prefix, without the trailing slash: the REST routes hang off it. */
+  private readonly prefix: string;
   private readonly headers: Record<string, string>;
   private readonly requestTimeoutMs: number;
   private readonly target: string;
@@ -65,7 +67,8 @@ export class KmipClient extends KmipOperations {
     super();
     const url = new URL(options.url);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`KMS URL must be http:// or https://, not ${options.url}`);
-    this.path = url.pathname.replace(/\/+$/, '') + KMIP_PATH;
+    this.prefix = url.pathname.replace(/\/+$/, '');
+    this.path = this.prefix + KMIP_PATH;
     this.target = url.origin;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.headers = {
@@ -111,17 +114,40 @@ export class KmipClient extends KmipOperations {
   }
 
   /**
+   * A JSON call to one of the KMS's routes beside KMIP (Cosmian's /access/*, /audit), with the
+   * same connection, token and timeouts. A refusal ("Reason: message", any 4xx) is a KmipError.
+   */
+  async rest(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+    const { status, text } = await this.send(method, this.prefix + path, body === undefined ? undefined : JSON.stringify(body));
+    if (status < 200 || status > 299) {
+      const match = /^([A-Z][A-Za-z0-9_]*): ([\s\S]*)$/.exec(text.trim());
+      throw match && status < 500 ? new KmipError(match[1] as string, match[2] as string, status) : kmipErrorFromHttp(status, text);
+    }
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new KmipError('Invalid_Message', `the KMS answered ${path} with something that is not JSON`);
+    }
+  }
+
+  private async post(body: string): Promise<TtlvNode> {
+    const { status, text } = await this.send('POST', this.path, body);
+    if (status !== 200) throw kmipErrorFromHttp(status, text);
+    return decodeJsonText(text);
+  }
+
+  /**
    * undici's headers/body timeouts bound each phase; the abort timer bounds the sum, so a
    * server trickling bytes cannot hold a caller past requestTimeoutMs.
    */
-  private async post(body: string): Promise<TtlvNode> {
+  private async send(method: 'GET' | 'POST', path: string, body: string | undefined): Promise<{ status: number; text: string }> {
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), this.requestTimeoutMs);
     timer.unref?.();
     let status: number;
     let text: string;
     try {
-      const res = await this.pool.request({ path: this.path, method: 'POST', headers: this.headers, body, signal: abort.signal });
+      const res = await this.pool.request({ path, method, headers: this.headers, ...(body !== undefined ? { body } : {}), signal: abort.signal });
       status = res.statusCode;
       text = await res.body.text();
     } catch (e) {
@@ -132,7 +158,6 @@ export class KmipClient extends KmipOperations {
     } finally {
       clearTimeout(timer);
     }
-    if (status !== 200) throw kmipErrorFromHttp(status, text);
-    return decodeJsonText(text);
+    return { status, text };
   }
 }

@@ -5,11 +5,15 @@ import type { KmipTlsOptions } from '../kmip/client';
 import { KmipOperations } from '../kmip/client-operations';
 import type { BatchOptions, BatchResult } from '../kmip/client-batch';
 import type { KmipSocketClient } from '../kmip/client-socket';
-import { KmipTransportError } from '../kmip/errors';
+import { KmipError, KmipTransportError } from '../kmip/errors';
+import { discoverVersionsRequest } from '../kmip/requests';
 import type { TtlvStructure } from '../kmip/ttlv';
+import { callTimeLeftMs } from './call-deadline';
 import type { ModuleConfig, SlotConfig } from './config';
 import { CKR } from './constants';
 import { Pkcs11Error } from './errors';
+import { neverSent, readOnly, withinMs } from './kms-request-policy';
+import { UrlHealth } from './url-health';
 
 /** What authenticates the token to the KMS: from the configuration, or unlocked by the PIN. */
 export interface Credentials {
@@ -19,9 +23,6 @@ export interface Credentials {
   pfx?: Buffer;
   passphrase?: string;
 }
-
-/** How long a failed URL is skipped before the first one in the list is tried again. */
-const FAILED_URL_BACKOFF_MS = 10_000;
 
 function readFile(path: string, what: string): Buffer {
   try {
@@ -123,51 +124,65 @@ function clientFor(url: string, slot: SlotConfig, config: ModuleConfig, credenti
 }
 
 /**
- * A slot's way to the KMS: one client per configured URL, used in order. A URL that
- * cannot be reached is skipped for a while; requests move to the next one and come back
- * to the first when the back-off has passed. KMIP errors (the server answered) never
- * cause a switch.
+ * A slot's way to the KMS: one client per configured URL. Calls go to the first URL that
+ * is up (see UrlHealth: a URL that failed is probed in the background and preferred again
+ * once it answers). A transport failure moves the request to the next URL, within what is
+ * left of the host call's timeout, when that is safe (kms-request-policy.ts). KMIP errors
+ * (the server answered) never cause a switch.
  */
 export class KmsConnection extends KmipOperations {
   /** Made on the first request: a slot that is never used costs nothing to set up. */
   private clients: KmipOperations[] | undefined;
-  private readonly failedAt: number[];
+  private readonly health: UrlHealth;
 
   constructor(readonly urls: readonly string[], private readonly slot: SlotConfig, private readonly config: ModuleConfig, private readonly credentials: Credentials) {
     super();
-    this.failedAt = urls.map(() => 0);
+    this.health = new UrlHealth(urls.length, (i) => this.probe(i));
   }
 
-  private order(): number[] {
-    const now = Date.now();
-    const healthy = this.urls.map((_, i) => i).filter((i) => now - (this.failedAt[i] ?? 0) >= FAILED_URL_BACKOFF_MS);
-    const rest = this.urls.map((_, i) => i).filter((i) => !healthy.includes(i));
-    return [...healthy, ...rest];
+  private allClients(): KmipOperations[] {
+    return (this.clients ??= this.urls.map((u) => clientFor(u, this.slot, this.config, this.credentials)));
   }
 
-  private async attempt<T>(run: (client: KmipOperations) => Promise<T>): Promise<T> {
+  private async attempt<T>(ops: readonly TtlvStructure[], run: (client: KmipOperations) => Promise<T>): Promise<T> {
     let last: unknown;
-    const clients = (this.clients ??= this.urls.map((u) => clientFor(u, this.slot, this.config, this.credentials)));
-    for (const i of this.order()) {
+    const clients = this.allClients();
+    const resend = readOnly(ops);
+    for (const i of this.health.order()) {
+      const budgetMs = callTimeLeftMs(this.config.timeoutMs);
+      if (budgetMs <= 0) break;
       try {
-        const result = await run(clients[i] as KmipOperations);
-        this.failedAt[i] = 0;
+        const result = await withinMs(run(clients[i] as KmipOperations), budgetMs, this.urls[i] ?? '');
+        this.health.succeeded(i);
         return result;
       } catch (e) {
         if (!(e instanceof KmipTransportError)) throw e;
-        this.failedAt[i] = Date.now();
+        this.health.failed(i);
         last = e;
+        if (!resend && !neverSent(e)) break;
       }
     }
-    throw last ?? new KmipTransportError('no KMS URL configured');
+    throw last ?? new KmipTransportError(this.urls.length === 0 ? 'no KMS URL configured' : 'the call ran out of time before the KMS answered');
+  }
+
+  /** Whether a down URL answers again: any answer counts, a KMIP error included. */
+  private async probe(i: number): Promise<boolean> {
+    const client = this.allClients()[i];
+    if (!client) return false;
+    try {
+      await withinMs(client.call(discoverVersionsRequest()), this.config.timeoutMs, this.urls[i] ?? '');
+      return true;
+    } catch (e) {
+      return e instanceof KmipError;
+    }
   }
 
   call(op: TtlvStructure): Promise<TtlvStructure> {
-    return this.attempt((c) => c.call(op));
+    return this.attempt([op], (c) => c.call(op));
   }
 
   batch(ops: TtlvStructure[], opts?: BatchOptions): Promise<BatchResult[]> {
-    return this.attempt((c) => c.batch(ops, opts));
+    return this.attempt(ops, (c) => c.batch(ops, opts));
   }
 
   /**
@@ -175,10 +190,11 @@ export class KmsConnection extends KmipOperations {
    * http(s):// is Cosmian's JSON API; a kmip(s):// server is asked (DiscoverVersions, Query).
    */
   cosmianDialect(): Promise<boolean> {
-    return this.attempt(async (c) => (c instanceof socketClientClass() ? (await (c as KmipSocketClient).dialect()).cosmian : true));
+    return this.attempt([discoverVersionsRequest()], async (c) => (c instanceof socketClientClass() ? (await (c as KmipSocketClient).dialect()).cosmian : true));
   }
 
   async close(): Promise<void> {
+    this.health.close();
     await Promise.all((this.clients ?? []).map((c) => c.close().catch(() => undefined)));
   }
 }

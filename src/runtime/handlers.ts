@@ -1,4 +1,5 @@
 import { CKR } from '../pkcs11/constants';
+import { withCallDeadline } from '../pkcs11/call-deadline';
 import { Pkcs11Error } from '../pkcs11/errors';
 import * as crypto from '../pkcs11/calls/crypto';
 import * as keys from '../pkcs11/calls/keys';
@@ -123,5 +124,6 @@ export function tokenHandlers(token: Token, digest: string): Record<string, Call
     SeedRandom: (a) => keys.seedRandom(token, u(a, 0)),
     GenerateRandom: (a) => keys.generateRandom(token, u(a, 0), out(a, 1)),
   };
-  return Object.fromEntries(Object.entries(table).map(([name, run]) => [name, (a: FrameValue[]) => guard(name, () => run(a))]));
+  // Each call gets timeout_ms in all, however many KMS requests and URLs it goes through.
+  return Object.fromEntries(Object.entries(table).map(([name, run]) => [name, (a: FrameValue[]) => withCallDeadline(token.config?.timeoutMs, () => guard(name, () => run(a)))]));
 }

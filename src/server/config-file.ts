@@ -8,10 +8,16 @@
  *   [http]             port, hostname
  *   [tls]              tls_cert_file, tls_key_file, clients_ca_cert_file
  *   [socket_server]    socket_server_start, socket_server_port, socket_server_hostname
- *   [db]               database_type ("sqlite"), sqlite_path (a directory, as in Cosmian),
+ *   [db]               database_type ("sqlite" or "postgresql"), sqlite_path (a directory, as
+ *                      in Cosmian), database_url (postgresql://user:pass@host:port/db),
  *                      unwrapped_cache_max_size, unwrapped_cache_max_age, unwrapped_cache_max_ttl
  *                      (minutes), disable_unwrapped_cache
- * and p11kms's own: workers, log_level, [db] database (the SQLite file itself).
+ *   [auth]             jwt_issuer_uri, jwks_uri, jwt_audience (Cosmian 4's names; one issuer, so a
+ *                      list may hold one entry)
+ * and p11kms's own: workers, log_level, [db] database (the SQLite file itself), [auth]
+ * api_tokens_file and api_tokens (["user:token", …]), and
+ *   [limits]           max_request_bytes, max_connections, max_concurrent_requests,
+ *                      headers_timeout_ms, request_timeout_ms, idle_timeout_ms
  *
  * Any other key is an error that names it: a misspelt setting must stop the start, not vanish.
  * Relative paths are relative to the file. Precedence (resolveServeOptions): command-line
@@ -24,6 +30,7 @@ import { parse as parseToml } from 'smol-toml';
 import { flatSettings, hsmInstances, HsmConfigError, type FlatHsmSettings, type InstanceTable } from './hsm/hsm-config';
 import type { LogLevel } from './logger';
 import { DEFAULT_HOST, type ServerOptions } from './main';
+import { isPostgresUrl } from './store/open-store';
 
 export class ServerConfigError extends Error {
   override readonly name = 'ServerConfigError';
@@ -91,6 +98,13 @@ class Reader {
     const items = v === undefined || Array.isArray(v) ? v : [v];
     if (items !== undefined && !items.every((x) => typeof x === 'string' || typeof x === 'number')) this.fail(key, 'a list of strings or numbers');
     return items?.map(String);
+  }
+
+  /** A string, or a list of at most one (Cosmian's keys that take one entry per identity provider). */
+  single(key: string): string | undefined {
+    const items = this.list(key);
+    if (items !== undefined && items.length > 1) this.fail(key, 'one value: p11kms accepts one identity provider');
+    return items?.[0];
   }
 
   sub(key: string): Reader | undefined {
@@ -178,14 +192,42 @@ export function parseServerConfig(text: string, file: string): ServerConfigFile 
 
   const db = top.sub('db');
   if (db) {
-    if (![undefined, 'sqlite'].includes(db.string('database_type'))) db.fail('database_type', '"sqlite", the only database p11kms has');
+    const type = db.string('database_type');
+    if (![undefined, 'sqlite', 'postgresql'].includes(type)) db.fail('database_type', '"sqlite" or "postgresql"');
     set('dataDir', db.path('sqlite_path'));
-    set('dbPath', db.path('database'));
+    const file = db.path('database');
+    set('dbPath', file);
+    // Cosmian's pair: database_type = "postgresql" with database_url; one without the other is a mistake.
+    const url = db.string('database_url');
+    if ((type === 'postgresql') !== (url !== undefined)) db.fail(type === 'postgresql' ? 'database_url' : 'database_type', type === 'postgresql' ? 'set with database_type = "postgresql"' : '"postgresql" with database_url');
+    if (url !== undefined && !isPostgresUrl(url)) db.fail('database_url', 'a postgresql:// URL');
+    if (url !== undefined && file !== undefined) db.fail('database', 'left out with database_url: one database per server');
+    set('dbPath', url);
     set('unwrappedCacheMaxSize', db.int('unwrapped_cache_max_size'));
     set('unwrappedCacheMaxAgeMinutes', db.int('unwrapped_cache_max_age', 1));
     set('unwrappedCacheMaxTtlMinutes', db.int('unwrapped_cache_max_ttl', 1));
     set('disableUnwrappedCache', db.bool('disable_unwrapped_cache'));
     db.done();
+  }
+  const auth = top.sub('auth');
+  if (auth) {
+    set('jwtIssuerUri', auth.single('jwt_issuer_uri'));
+    set('jwksUri', auth.single('jwks_uri'));
+    set('jwtAudience', auth.single('jwt_audience'));
+    set('apiTokensFile', auth.path('api_tokens_file'));
+    set('apiTokens', auth.list('api_tokens'));
+    auth.done();
+  }
+
+  const limits = top.sub('limits');
+  if (limits) {
+    set('maxRequestBytes', limits.int('max_request_bytes', 1));
+    set('maxConnections', limits.int('max_connections', 1));
+    set('maxConcurrentRequests', limits.int('max_concurrent_requests', 1));
+    set('headersTimeoutMs', limits.int('headers_timeout_ms', 1));
+    set('requestTimeoutMs', limits.int('request_timeout_ms', 1));
+    set('idleTimeoutMs', limits.int('idle_timeout_ms', 1));
+    limits.done();
   }
   top.done();
   return { options, flatHsm, hsmInstances: instances };
@@ -225,6 +267,10 @@ export function resolveServeOptions({ flags = {}, hsmFlags = {}, env, file }: Se
     admins: given(flat.admins) ?? fileFlat.admins,
   }, file?.hsmInstances ?? []);
   const opts: ServerOptions = { ...file?.options, ...fromEnv, ...fromFlags, ...(hsm.length > 0 ? { hsm } : {}) };
+  for (const key of ['maxRequestBytes', 'maxConnections', 'maxConcurrentRequests', 'headersTimeoutMs', 'requestTimeoutMs', 'idleTimeoutMs'] as const) {
+    // 0 would refuse everything (or, for Node's timeouts, disable them): neither is a limit anyone means.
+    if (opts[key] === 0) throw new ServerConfigError(`${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be at least 1`);
+  }
   const age = opts.unwrappedCacheMaxAgeMinutes ?? DEFAULT_CACHE_MAX_AGE_MINUTES;
   if (age < 1) throw new ServerConfigError(`unwrapped_cache_max_age must be at least 1 minute, not ${age}`);
   const ttl = opts.unwrappedCacheMaxTtlMinutes;

@@ -1,11 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { KmipError } from '../kmip/errors';
 import { child, type TtlvNode } from '../kmip/ttlv';
-import type { ObjectStore } from './store/store';
+import type { LocateQuery, ObjectStore } from './store/store';
 import { fromStored, toStored, type ManagedObject } from './model/managed-object';
 import { effectiveState } from './model/lifecycle';
 import type { HsmRegistry } from './hsm/hsm-registry';
 import { hsmWrappingKeyOf } from './hsm/key-wrapping';
+import { EVERY_USER, operationTypeOf, type OperationType } from './access/operation-types';
+
+/** What loading an object needs besides ownership: a grant of one operation type, or any grant at all (Locate). */
+export type Need = OperationType | 'any';
 
 /**
  * What one KMIP operation runs with: the caller, the store, the clock, and the batch's
@@ -24,6 +28,8 @@ export interface ContextOptions {
 
 export class OperationContext {
   idPlaceholder: string | undefined;
+  /** The KMIP operation running now (set by the endpoint for each batch item): it decides the right a non-owner needs. */
+  operation: string | undefined;
   readonly protocolMajor: number;
   readonly hsm: HsmRegistry | undefined;
   readonly kek: string | undefined;
@@ -71,8 +77,8 @@ export class OperationContext {
       throw new KmipError('Invalid_Field', 'a tag selector must be a JSON array of strings');
     }
     const found: string[] = [];
-    for (const uid of await this.store.locate({ owner: this.user, tags: tags as string[] })) {
-      const s = effectiveState(await this.load(uid), this.now());
+    for (const uid of await this.visible({ tags: tags as string[] })) {
+      const s = effectiveState(await this.load(uid, 'any'), this.now());
       if (s !== 'Destroyed' && s !== 'Destroyed_Compromised') found.push(uid);
     }
     if (found.length === 0) throw new KmipError('Item_Not_Found', `no object has the tags ${selector}`);
@@ -80,11 +86,40 @@ export class OperationContext {
     return found[0] as string;
   }
 
-  /** Loads an object the caller may use. Another user's object is reported as not found. */
-  async load(uid: string): Promise<ManagedObject> {
+  /**
+   * UIDs matching the indexed query that the caller may see: its own (oldest first), then the
+   * ones granted to it or to everyone, whatever the operation granted.
+   */
+  async visible(query: Omit<LocateQuery, 'owner' | 'uids'>): Promise<string[]> {
+    const owned = await this.store.locate({ ...query, owner: this.user });
+    const granted = new Set([...(await this.store.grantedTo(this.user)), ...(await this.store.grantedTo(EVERY_USER))].map((g) => g.uid));
+    if (granted.size === 0) return owned;
+    const mine = new Set(owned);
+    const others = await this.store.locate({ ...query, uids: [...granted].filter((u) => !mine.has(u)) });
+    return [...owned, ...others];
+  }
+
+  /** The operation types granted to the caller (directly or through "*") on an object. */
+  async grantedOperations(uid: string): Promise<Set<string>> {
+    const grants = await this.store.grantsOf(uid);
+    return new Set(grants.filter((g) => g.user === this.user || g.user === EVERY_USER).map((g) => g.operation));
+  }
+
+  /**
+   * Loads an object the caller may use: its own, or one granted to it for `need` (by default
+   * the right the running operation needs). An object the caller was granted nothing on is
+   * reported as not found, so UIDs of other users' keys do not leak; one granted only for
+   * other operations is Permission_Denied.
+   */
+  async load(uid: string, need: Need | undefined = this.operation !== undefined ? operationTypeOf(this.operation) : undefined): Promise<ManagedObject> {
     const stored = await this.store.get(uid);
-    if (!stored || stored.owner !== this.user) {
-      throw new KmipError('Item_Not_Found', `object not found for identifier ${uid}`);
+    if (!stored) throw new KmipError('Item_Not_Found', `object not found for identifier ${uid}`);
+    if (stored.owner !== this.user) {
+      const granted = await this.grantedOperations(uid);
+      if (granted.size === 0) throw new KmipError('Item_Not_Found', `object not found for identifier ${uid}`);
+      if (need !== 'any' && (need === undefined || !granted.has(need))) {
+        throw new KmipError('Permission_Denied', `${this.user} may not ${this.operation ?? 'use'} ${uid}: it is owned by another user, who granted ${[...granted].sort().join(', ')}`);
+      }
     }
     const o = fromStored(stored);
     const kek = hsmWrappingKeyOf(o.attributes);
@@ -99,6 +134,13 @@ export class OperationContext {
 
   async insert(o: ManagedObject): Promise<void> {
     await this.store.insert(toStored(o));
+  }
+
+  /** Deletes every grant on an object: destroying it ends what its owner shared. */
+  async dropGrants(uid: string): Promise<void> {
+    const byUser = new Map<string, string[]>();
+    for (const g of await this.store.grantsOf(uid)) byUser.set(g.user, [...(byUser.get(g.user) ?? []), g.operation]);
+    for (const [user, operations] of byUser) await this.store.revoke(uid, user, operations);
   }
 
   async save(o: ManagedObject): Promise<void> {

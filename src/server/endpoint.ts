@@ -8,6 +8,7 @@ import { fromKmip1Request, toKmip1Response } from './kmip1';
 import type { Logger } from './logger';
 import type { HsmRegistry } from './hsm/hsm-registry';
 import { hsmUidOf, runHsmOperation } from './operations/hsm-ops';
+import { AuditTrail, auditUids } from './audit';
 
 /** Response fields that name the object an item produced: they fill the batch's ID placeholder. */
 const PLACEHOLDER_FIELDS = ['UniqueIdentifier', 'PrivateKeyUniqueIdentifier'];
@@ -17,13 +18,17 @@ const PLACEHOLDER_FIELDS = ['UniqueIdentifier', 'PrivateKeyUniqueIdentifier'];
  * RequestMessage (errors reported per BatchItem, never thrown).
  */
 export class KmipEndpoint {
+  private readonly audit: AuditTrail;
+
   constructor(
     private readonly store: ObjectStore,
     private readonly log: Logger,
     private readonly hsm?: HsmRegistry,
     /** The server-wide key-encryption key (hsm::…) that wraps every new symmetric key. */
     private readonly kek?: string,
-  ) {}
+  ) {
+    this.audit = new AuditTrail(store, log);
+  }
 
   private context(user: string, protocolMajor?: number): OperationContext {
     return new OperationContext(user, this.store, { protocolMajor, hsm: this.hsm, kek: this.kek });
@@ -36,9 +41,24 @@ export class KmipEndpoint {
     return this.runOne(op.tag, op, ctx);
   }
 
+  /** Runs one operation and audits it, success or failure: the one place every KMIP operation passes. */
   private async runOne(operation: string, payload: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
+    const placeholder = ctx.idPlaceholder;
+    try {
+      const response = await this.dispatch(operation, payload, ctx);
+      await this.audit.record(ctx.user, canonicalOperation(operation), auditUids(canonicalOperation(operation), payload, response, placeholder), 'Success');
+      return response;
+    } catch (e) {
+      const err = asKmipError(e);
+      await this.audit.record(ctx.user, canonicalOperation(operation), auditUids(canonicalOperation(operation), payload, undefined, placeholder), err.reason);
+      throw err;
+    }
+  }
+
+  private async dispatch(operation: string, payload: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
     const handler = handlerFor(operation);
     if (!handler) throw new KmipError('Operation_Not_Supported', `Route not supported: Operation: ${operation}`, 404);
+    ctx.operation = canonicalOperation(operation);
     const started = process.hrtime.bigint();
     try {
       // An hsm:: UID is served by its HSM or refused; it never reaches the database handlers.

@@ -7,8 +7,13 @@ import type { TtlvNode } from '../kmip/ttlv';
 import { asKmipError, type KmipEndpoint } from './endpoint';
 import type { Logger } from './logger';
 import { SERVER_VERSION } from './version';
+import { AccessApi } from './access/rest';
+import type { Authenticator } from './auth/authenticator';
+import { isAuthenticated } from './auth/outcome';
+import { sendAuthFailure } from './auth/reply';
+import { ConcurrencyGate, DEFAULT_LIMITS, httpTimeoutOptions, withDefaults, type ServerLimits } from './limits';
 
-export const MAX_BODY_BYTES = 64 * 1024 * 1024;
+export const MAX_BODY_BYTES = DEFAULT_LIMITS.maxRequestBytes;
 
 /** Cosmian's fixed reply when not even an error ResponseMessage can be built. */
 const TTLV_ERROR_RESPONSE = Buffer.from(
@@ -19,16 +24,21 @@ const TTLV_ERROR_RESPONSE = Buffer.from(
 export interface HttpOptions {
   tls?: { cert: Buffer; key: Buffer; ca?: Buffer; requestCert?: boolean };
   defaultUser: string;
+  /** With it, every route but /version and /health needs a credential; without it, requests run as defaultUser. */
+  auth?: Authenticator;
+  limits?: ServerLimits;
   /** GET /hsm/status: each HSM instance and whether its slots answer; [] without HSMs. */
   hsmStatus?: () => unknown[];
+  /** /access/* (grants) and /audit; absent, those routes are 404. */
+  access?: AccessApi;
 }
 
 class BodyTooLarge extends Error {}
 
-function readBody(req: http.IncomingMessage): Promise<Buffer> {
+function readBody(req: http.IncomingMessage, maxBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > MAX_BODY_BYTES) {
+    if (declared > maxBytes) {
       reject(new BodyTooLarge());
       return;
     }
@@ -36,21 +46,26 @@ function readBody(req: http.IncomingMessage): Promise<Buffer> {
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY_BYTES) {
+      if (size > maxBytes) {
+        // Stop reading, but keep the connection until the 413 is out (sent with Connection: close).
+        req.pause();
         reject(new BodyTooLarge());
-        req.destroy();
         return;
       }
       chunks.push(c);
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
+    // A client that goes away mid-body must not hold its concurrency slot forever.
+    req.on('close', () => {
+      if (!req.complete) reject(new Error('the client closed the connection before the request ended'));
+    });
   });
 }
 
-function send(res: http.ServerResponse, status: number, contentType: string, body: string | Buffer): void {
+function send(res: http.ServerResponse, status: number, contentType: string, body: string | Buffer, headers: http.OutgoingHttpHeaders = {}): void {
   if (res.headersSent) return;
-  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
+  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), ...headers });
   res.end(body);
 }
 
@@ -62,6 +77,8 @@ function sendError(res: http.ServerResponse, e: unknown): void {
 }
 
 export function createKmipHttpServer(endpoint: KmipEndpoint, opts: HttpOptions, log: Logger): http.Server {
+  const limits = withDefaults(opts.limits ?? {});
+  const gate = new ConcurrencyGate(limits.maxConcurrentRequests);
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     route(req, res).catch((e: unknown) => {
       log.error('request failed', { url: req.url, message: e instanceof Error ? e.message : String(e) });
@@ -72,21 +89,61 @@ export function createKmipHttpServer(endpoint: KmipEndpoint, opts: HttpOptions, 
   async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/version') return send(res, 200, 'application/json', JSON.stringify(SERVER_VERSION));
-    if (req.method === 'GET' && path === '/hsm/status') return send(res, 200, 'application/json', JSON.stringify(opts.hsmStatus?.() ?? []));
     if (req.method === 'GET' && path === '/health') return send(res, 200, 'application/json', JSON.stringify({ status: 'UP' }));
+    if (req.method === 'GET' && path === '/hsm/status') {
+      // The HSM layout (instances, slots, which answer) is for the KMS's users, not for anyone who can connect.
+      if ((await userOf(req, res)) === undefined) return;
+      return send(res, 200, 'application/json', JSON.stringify(opts.hsmStatus?.() ?? []));
+    }
+    if (opts.access && AccessApi.serves(req.method, path)) return accessRoute(opts.access, req, res);
     if (req.method !== 'POST' || (path !== '/kmip/2_1' && path !== '/kmip')) {
       return send(res, 404, 'text/html; charset=utf-8', `Route not found: ${req.method} ${path}`);
     }
-    let body: Buffer;
+    // Refused before anything is read or checked: an overloaded server answers at once, and a flood queues nowhere.
+    if (!gate.tryEnter()) return send(res, 503, 'text/plain; charset=utf-8', 'Server_Limit_Exceeded: too many requests in progress; retry later', { 'Retry-After': 1, Connection: 'close' });
     try {
-      body = await readBody(req);
-    } catch (e) {
-      if (e instanceof BodyTooLarge) return send(res, 413, 'text/html; charset=utf-8', `Invalid_Message: request body larger than ${MAX_BODY_BYTES} bytes`);
-      throw e;
+      const user = await userOf(req, res);
+      if (user === undefined) return;
+      let body: Buffer;
+      try {
+        body = await readBody(req, limits.maxRequestBytes);
+      } catch (e) {
+        if (e instanceof BodyTooLarge) return send(res, 413, 'text/html; charset=utf-8', `Invalid_Message: request body larger than ${limits.maxRequestBytes} bytes`, { Connection: 'close' });
+        throw e;
+      }
+      if (path === '/kmip/2_1') return await kmip21(body, user, res);
+      return await kmipByContentType(req.headers['content-type'] ?? '', body, user, res);
+    } finally {
+      gate.leave();
     }
-    const user = opts.defaultUser;
-    if (path === '/kmip/2_1') return kmip21(body, user, res);
-    return kmipByContentType(req.headers['content-type'] ?? '', body, user, res);
+  }
+
+  /** The caller, or undefined once a 401/503 has been sent. Checked before the body is read, so strangers cannot make the server buffer anything. */
+  async function userOf(req: http.IncomingMessage, res: http.ServerResponse): Promise<string | undefined> {
+    if (!opts.auth) return opts.defaultUser;
+    const outcome = await opts.auth.authenticate(req);
+    if (isAuthenticated(outcome)) {
+      log.debug('authenticated', { user: outcome.user, method: outcome.method });
+      return outcome.user;
+    }
+    log.info('authentication failed', { remote: req.socket.remoteAddress, status: outcome.status, reason: outcome.reason });
+    res.setHeader('Connection', 'close');
+    sendAuthFailure(req, res, outcome.status, outcome.reason);
+    return undefined;
+  }
+
+  /** Grants and audit: the same caller as KMIP (userOf); a refusal goes out as "Reason: message". */
+  async function accessRoute(access: AccessApi, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const user = await userOf(req, res);
+    if (user === undefined) return;
+    const body = req.method === 'POST' ? await readBody(req, limits.maxRequestBytes) : Buffer.alloc(0);
+    try {
+      const answer = await access.handle(req.method ?? 'GET', req.url ?? '/', user, body);
+      send(res, answer.status, 'application/json', JSON.stringify(answer.json));
+    } catch (e) {
+      if (!(e instanceof KmipError)) throw e; // logged by the route's catch
+      sendError(res, e);
+    }
   }
 
   async function kmip21(body: Buffer, user: string, res: http.ServerResponse): Promise<void> {
@@ -122,14 +179,16 @@ export function createKmipHttpServer(endpoint: KmipEndpoint, opts: HttpOptions, 
     send(res, 422, 'text/html; charset=utf-8', 'Invalid_Message: Unsupported content type');
   }
 
+  // Slow or stalled clients must not hold connections forever: Node drops a request whose headers or body are late.
+  const timeouts = httpTimeoutOptions(limits);
+  // A certificate is asked for but not required by TLS: a client may authenticate with a bearer token instead, and gets a 401 rather than a handshake failure.
   const server = opts.tls
-    ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca, requestCert: opts.tls.requestCert ?? false, rejectUnauthorized: false, minVersion: 'TLSv1.2' }, handler)
-    : http.createServer(handler);
-  // Slow or stalled clients must not hold connections forever.
-  server.headersTimeout = 20_000;
-  server.requestTimeout = 60_000;
-  server.keepAliveTimeout = 65_000;
+    ? https.createServer({ ...timeouts, cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca, requestCert: opts.tls.requestCert ?? false, rejectUnauthorized: false, minVersion: 'TLSv1.2', handshakeTimeout: limits.headersTimeoutMs }, handler)
+    : http.createServer(timeouts, handler);
+  // Node reports a TLS handshake timeout but leaves the connection open: closing it is ours to do.
+  if (opts.tls) server.on('tlsClientError', (_e: Error, tlsSocket: import('node:tls').TLSSocket) => tlsSocket.destroy());
   server.maxHeadersCount = 100;
+  server.maxConnections = limits.maxConnections;
   return server;
 }
 

@@ -5,29 +5,39 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:net';
 import { KmipEndpoint } from './endpoint';
+import { AccessApi } from './access/rest';
 import { createKmipHttpServer } from './http';
 import { createKmipSocketServer } from './socket';
 import { createLogger, type LogLevel } from './logger';
-import { SqliteStore } from './store/sqlite';
+import { openStore } from './store/open-store';
+import type { ObjectStore } from './store/store';
 import type { HsmInstanceConfig } from './hsm/hsm-config';
 import { HsmRegistry } from './hsm/hsm-registry';
 import type { KeyCacheOptions } from '../hsm/key-cache';
+import { Authenticator } from './auth/authenticator';
+import { authSettings, withHashedTokens, type AuthOptions } from './auth/options';
+import type { ServerLimits } from './limits';
 
-export interface ServerOptions {
+/** Authentication (src/server/auth/options.ts) and limits (src/server/limits.ts) are flat, as their flags are. */
+export interface ServerOptions extends AuthOptions, ServerLimits {
   host?: string;
   port?: number;
-  /** SQLite file; defaults to <dataDir>/kms.sqlite. */
+  /** SQLite file, or a postgresql:// URL (src/server/store/open-store.ts); defaults to <dataDir>/kms.sqlite. */
   dbPath?: string;
   dataDir?: string;
   tlsCert?: string;
   tlsKey?: string;
   /** Binary TTLV over TLS; needs tlsCert, tlsKey and clientCa. */
   socketPort?: number;
+  /** CA of client certificates: required on the socket server; on HTTPS, a certificate it signed authenticates as its CN. */
   clientCa?: string;
   /** Worker processes for `serve`; 0 runs in this process. Defaults to one per core. */
   workers?: number;
   logLevel?: LogLevel;
+  /** The user of every request when no authentication is configured. */
   defaultUser?: string;
+  /** Users who may read the audit (GET /audit, `p11kms audit`); "*" for everyone. Default ['admin']. */
+  admins?: string[];
   /** HSM instances (src/server/hsm/hsm-config.ts), opened at start; a wrong PIN fails the start. */
   hsm?: HsmInstanceConfig[];
   /**
@@ -108,30 +118,35 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) throw new Error('--tls-cert and --tls-key go together');
   // HSMs first: a wrong PIN or a missing token stops the start before anything listens.
   const hsm = opts.hsm && opts.hsm.length > 0 ? HsmRegistry.open(opts.hsm, cacheOptions(opts)) : undefined;
-  let store: SqliteStore | undefined;
+  let store: ObjectStore | undefined;
   let http: Server | undefined;
   let socket: Server | undefined;
   let socketPort: number | undefined;
   let port: number;
   try {
     checkKek(opts, hsm);
-    store = new SqliteStore(resolveDbPath(opts));
+    store = await openStore(resolveDbPath(opts));
     const endpoint = new KmipEndpoint(store, log, hsm, opts.keyEncryptionKey);
     const tls = opts.tlsCert && opts.tlsKey ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } : undefined;
-    http = createKmipHttpServer(endpoint, { ...(tls ? { tls } : {}), defaultUser: opts.defaultUser ?? 'admin', hsmStatus: () => hsm?.status() ?? [] }, log);
+    const clientCa = opts.clientCa !== undefined ? readFileSync(opts.clientCa) : undefined;
+    const httpsClientCerts = tls !== undefined && clientCa !== undefined;
+    const settings = authSettings(opts, httpsClientCerts);
+    const auth = Authenticator.configured(settings) ? new Authenticator(settings) : undefined;
+    const httpTls = tls && clientCa ? { ...tls, ca: clientCa, requestCert: true } : tls;
+    http = createKmipHttpServer(endpoint, { ...(httpTls ? { tls: httpTls } : {}), defaultUser: opts.defaultUser ?? 'admin', ...(auth ? { auth } : {}), limits: opts, hsmStatus: () => hsm?.status() ?? [], access: new AccessApi(store, log, opts.admins ?? ['admin']) }, log);
     port = await listen(http, opts.port ?? DEFAULT_PORT, host);
     if (opts.socketPort !== undefined) {
-      if (!tls || !opts.clientCa) throw new Error('--socket-port needs --tls-cert, --tls-key and --client-ca');
-      socket = createKmipSocketServer(endpoint, { ...tls, clientCa: readFileSync(opts.clientCa) }, log);
+      if (!tls || !clientCa) throw new Error('--socket-port needs --tls-cert, --tls-key and --client-ca');
+      socket = createKmipSocketServer(endpoint, { ...tls, clientCa, limits: opts }, log);
       socketPort = await listen(socket, opts.socketPort, host);
     }
   } catch (e) {
     if (http?.listening) await closeServer(http);
-    store?.close();
+    await store?.close();
     hsm?.close();
     throw e;
   }
-  const openStore = store;
+  const liveStore = store;
   const httpServer = http;
   const tls = opts.tlsCert && opts.tlsKey;
   const scheme = tls ? 'https' : 'http';
@@ -143,7 +158,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     async close() {
       await closeServer(httpServer);
       if (socket) await closeServer(socket);
-      openStore.close();
+      await liveStore.close();
       hsm?.close();
     },
   };
@@ -163,7 +178,7 @@ export async function serve(opts: ServerOptions): Promise<void> {
     return;
   }
   // Migrate once before the workers open the database.
-  new SqliteStore(resolveDbPath(opts)).close();
+  await (await openStore(resolveDbPath(opts))).close();
   // Check the HSMs (and the cache settings) once here, so a wrong PIN stops `serve` instead of making workers crash and restart forever.
   if (opts.hsm && opts.hsm.length > 0) {
     const hsm = HsmRegistry.open(opts.hsm, cacheOptions(opts));
@@ -175,7 +190,9 @@ export async function serve(opts: ServerOptions): Promise<void> {
   } else checkKek(opts, undefined);
   // Workers run worker.js with no inherited -e/--eval, whatever started the primary.
   cluster.setupPrimary({ exec: join(__dirname, 'worker.js'), execArgv: process.execArgv.filter((a, i, all) => !isEvalFlag(a) && !isEvalFlag(all[i - 1] ?? '')) });
-  const env = { P11KMS_WORKER_OPTIONS: JSON.stringify(opts) };
+  // Checked here, so a bad tokens file or token stops `serve` rather than every worker.
+  new Authenticator(authSettings(opts, false));
+  const env = { P11KMS_WORKER_OPTIONS: JSON.stringify(withHashedTokens(opts)) };
   let stopping = false;
   for (let i = 0; i < workers; i++) cluster.fork(env);
   cluster.on('exit', (worker, code, signal) => {

@@ -1,22 +1,28 @@
 import tls from 'node:tls';
 import type { KmipEndpoint } from './endpoint';
 import type { Logger } from './logger';
-import { runBinary, MAX_BODY_BYTES } from './http';
+import { runBinary } from './http';
+import { withDefaults, type ServerLimits } from './limits';
 
 export interface SocketOptions {
   cert: Buffer;
   key: Buffer;
   clientCa: Buffer;
-  idleTimeoutMs?: number;
+  /** maxRequestBytes, maxConnections, headersTimeoutMs (the TLS handshake), requestTimeoutMs (one message), idleTimeoutMs. */
+  limits?: ServerLimits;
 }
 
 /**
  * KMIP binary TTLV over TLS (the port 5696 convention). Every client presents a certificate
  * signed by the configured CA; its CN is the user. Messages are framed by the TTLV header:
- * 8 bytes, the length in bytes 4–7, then the body; requests on one connection run in order.
+ * 8 bytes, the length in bytes 4–7, then the body; requests on one connection run in order,
+ * so a connection has at most one request in flight and maxConnections bounds the work queued.
  */
 export function createKmipSocketServer(endpoint: KmipEndpoint, opts: SocketOptions, log: Logger): tls.Server {
+  const limits = withDefaults(opts.limits ?? {});
+  const maxBytes = limits.maxRequestBytes;
   const server = tls.createServer({
+    handshakeTimeout: limits.headersTimeoutMs,
     cert: opts.cert,
     key: opts.key,
     ca: opts.clientCa,
@@ -32,16 +38,30 @@ export function createKmipSocketServer(endpoint: KmipEndpoint, opts: SocketOptio
       socket.destroy();
       return;
     }
-    socket.setTimeout(opts.idleTimeoutMs ?? 120_000, () => socket.destroy());
+    socket.setTimeout(limits.idleTimeoutMs, () => socket.destroy());
     let buffered: Buffer = Buffer.alloc(0);
     let busy = false;
+    // Idle time is reset by every byte, so a client trickling one byte at a time needs a deadline per message too.
+    let messageDeadline: NodeJS.Timeout | undefined;
+    const watchPartialMessage = (): void => {
+      if (buffered.length === 0) {
+        clearTimeout(messageDeadline);
+        messageDeadline = undefined;
+      } else if (messageDeadline === undefined) {
+        messageDeadline = setTimeout(() => {
+          log.info('socket client too slow to send a message', { remote: socket.remoteAddress });
+          socket.destroy();
+        }, limits.requestTimeoutMs);
+      }
+    };
+    socket.on('close', () => clearTimeout(messageDeadline));
     const pump = async (): Promise<void> => {
       if (busy) return;
       busy = true;
       try {
         while (buffered.length >= 8) {
           const length = buffered.readUInt32BE(4);
-          if (length > MAX_BODY_BYTES) {
+          if (length > maxBytes) {
             log.warn('socket frame too large', { remote: socket.remoteAddress, length });
             socket.destroy();
             return;
@@ -49,6 +69,10 @@ export function createKmipSocketServer(endpoint: KmipEndpoint, opts: SocketOptio
           if (buffered.length < 8 + length) break;
           const frame = buffered.subarray(0, 8 + length);
           buffered = buffered.subarray(8 + length);
+          // The message is complete: the next one, if it has begun, gets a deadline of its own.
+          clearTimeout(messageDeadline);
+          messageDeadline = undefined;
+          watchPartialMessage();
           const response = await runBinary(endpoint, Buffer.from(frame), user, log);
           if (socket.destroyed) return;
           socket.write(response);
@@ -59,14 +83,20 @@ export function createKmipSocketServer(endpoint: KmipEndpoint, opts: SocketOptio
     };
     socket.on('data', (chunk: Buffer) => {
       buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-      if (buffered.length > MAX_BODY_BYTES + 8) {
+      if (buffered.length > maxBytes + 8) {
         socket.destroy();
         return;
       }
+      watchPartialMessage();
       void pump().then(() => (buffered.length >= 8 && !busy ? pump() : undefined));
     });
     socket.on('error', (e) => log.debug('socket error', { message: e.message }));
   });
-  server.on('tlsClientError', (e) => log.info('TLS client rejected', { message: e.message }));
+  server.maxConnections = limits.maxConnections;
+  // Node reports a handshake timeout here but leaves the connection open: closing it is ours to do.
+  server.on('tlsClientError', (e, tlsSocket) => {
+    log.info('TLS client rejected', { message: e.message });
+    tlsSocket.destroy();
+  });
   return server;
 }

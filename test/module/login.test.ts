@@ -1,11 +1,12 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTestPki } from '../support/pki';
 import { startTestServer } from '../support/server';
-import { moduleEnv, pkcs11Tool, type ModuleFixture } from '../support/module';
+import { freePort, moduleEnv, pkcs11Tool, startModuleFixture, writeSlotConfig, type ModuleFixture } from '../support/module';
+import { KmipClient } from '../../src/kmip/client';
 
 /**
  * login = "pin-unlocks-key": the PIN is the passphrase of the client key that opens the
@@ -49,4 +50,43 @@ t.test('the PIN unlocks the client key', async (t) => {
   t.match(listed.stdout, /label:\s+behind-mtls/, 'the key is on the KMS, reached over mutual TLS');
   const hidden = await pkcs11Tool(f, ['-O', '--type', 'secrkey']);
   t.notMatch(hidden.stdout, /behind-mtls/, 'private objects stay hidden before login');
+});
+
+/**
+ * login = "pin-is-token" against a server with --api-token: the PIN is the bearer token and
+ * C_Login proves it with one KMIP request, so the server's 401 for a wrong token is
+ * CKR_PIN_INCORRECT at C_Login, and an unreachable KMS is CKR_DEVICE_ERROR. Neither token
+ * reaches the module log.
+ */
+t.test('the PIN is the bearer token, checked by the KMS at C_Login', async (t) => {
+  const token = 'ivy-token-7d1e5a0b93c4f826';
+  const wrongToken = 'ivy-token-7d1e5a0b93c4f827';
+  const f = await startModuleFixture(t, { login: 'pin-is-token', label: 'tokens' }, { apiTokens: [`ivy:${token}`, 'jon:jon-token-0a1b2c3d4e5f'] });
+
+  const slots = await pkcs11Tool(f, ['-L']);
+  t.match(slots.stdout, /token flags\s+: login required/, 'the token asks for a login');
+
+  const wrong = await pkcs11Tool(f, ['--login', '--pin', wrongToken, '-O']);
+  t.not(wrong.code, 0, 'a token the KMS refuses fails the login');
+  t.match(wrong.stderr, /CKR_PIN_INCORRECT/, 'with CKR_PIN_INCORRECT, at C_Login');
+
+  t.not((await pkcs11Tool(f, ['--keygen', '--key-type', 'AES:32', '--label', 'nope'])).code, 0, 'nothing is created without a login');
+  const made = await pkcs11Tool(f, ['--login', '--pin', token, '--keygen', '--key-type', 'AES:32', '--label', 'ivy-key', '--id', '0b']);
+  t.equal(made.code, 0, `the right token logs in: ${made.stderr}`);
+  t.match((await pkcs11Tool(f, ['--login', '--pin', token, '-O', '--type', 'secrkey'])).stdout, /label:\s+ivy-key/, 'and sees its key');
+
+  const asIvy = new KmipClient({ url: f.server.url, accessToken: token });
+  const asJon = new KmipClient({ url: f.server.url, accessToken: 'jon-token-0a1b2c3d4e5f' });
+  t.teardown(() => Promise.all([asIvy.close(), asJon.close()]));
+  t.equal((await asIvy.locate({ name: 'ivy-key' })).length, 1, "the key belongs to the token's user on the KMS");
+  t.equal((await asJon.locate({ name: 'ivy-key' })).length, 0, 'another user does not see it');
+
+  const log = readFileSync(f.logPath, 'utf8');
+  t.match(log, /C_Login/, 'the module logged the logins');
+  t.notOk(log.includes(token) || log.includes(wrongToken), 'but neither token');
+
+  writeSlotConfig(f.confPath, [`http://127.0.0.1:${await freePort()}`], { login: 'pin-is-token', label: 'tokens' });
+  const down = await pkcs11Tool(f, ['--login', '--pin', token, '-O']);
+  t.not(down.code, 0, 'an unreachable KMS fails the login');
+  t.match(down.stderr, /CKR_DEVICE_ERROR/, 'with CKR_DEVICE_ERROR, not CKR_PIN_INCORRECT');
 });

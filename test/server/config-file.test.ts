@@ -56,6 +56,16 @@ t.test("Cosmian's names: flat HSM + [[hsm_instances]], [http], [db]", async (t) 
   t.equal(opts.dbPath, undefined, 'sqlite_path is a directory, as in Cosmian');
 });
 
+t.test('[db] database_type = "postgresql" with database_url, as Cosmian spells it', async (t) => {
+  const url = 'postgresql://kms:secret@db.example.com:5432/kms';
+  t.same(parse(`[db]\ndatabase_type = "postgresql"\ndatabase_url = "${url}"`).options, { dbPath: url });
+  t.throws(() => parse('[db]\ndatabase_type = "postgresql"'), /database_url must be set with database_type = "postgresql"/);
+  t.throws(() => parse(`[db]\ndatabase_url = "${url}"`), /database_type must be "postgresql" with database_url/);
+  t.throws(() => parse('[db]\ndatabase_type = "postgresql"\ndatabase_url = "mysql://x/y"'), /database_url must be a postgresql:\/\/ URL/);
+  t.throws(() => parse(`[db]\ndatabase_type = "postgresql"\ndatabase_url = "${url}"\ndatabase = "kms.sqlite"`), /database must be left out/);
+  t.throws(() => parse('[db]\ndatabase_type = "mysql"'), /database_type must be "sqlite" or "postgresql"/);
+});
+
 t.test('[tls], [socket_server], p11kms keys, paths relative to the file', async (t) => {
   const { options } = parse(`
 workers = 0
@@ -89,7 +99,7 @@ t.test('unknown keys and wrong types are errors naming the key', async (t) => {
   t.throws(() => parse('[[hsm_instances]]\nmodel = "softhsm2"\nslots = [1, 2]\npasswords = ["x"]'), { message: /2 slot\(s\) but 1 password/ });
   t.throws(() => parse('[http]\nport = "9998"'), { message: /http\.port must be a whole number/ });
   t.throws(() => parse('[db]\ndisable_unwrapped_cache = "yes"'), { message: /db\.disable_unwrapped_cache must be true or false/ });
-  t.throws(() => parse('[db]\ndatabase_type = "postgresql"'), { message: /database_type must be "sqlite"/ });
+  t.throws(() => parse('[db]\ndatabase_type = "redis-findex"'), { message: /database_type must be "sqlite" or "postgresql"/ });
   t.throws(() => parse('log_level = "loud"'), { message: /log_level must be silent, error/ });
   t.throws(() => parse('[socket_server]\nsocket_server_hostname = "0.0.0.0"'), { message: /one address/ });
   t.throws(() => parse('port = '), { name: 'ServerConfigError', message: /^\/etc\/p11kms\/kms\.toml: / }, 'TOML syntax errors name the file');
@@ -150,4 +160,31 @@ t.test('the file read from disk', async (t) => {
   const path = join(dir, 'kms.toml');
   writeFileSync(path, '[db]\nsqlite_path = "data"\n');
   t.equal(readServerConfig(path).options.dataDir, join(dir, 'data'));
+});
+
+t.test('[auth] (Cosmian 4 names, plus api tokens) and [limits]', async (t) => {
+  const { options } = parse(`
+[auth]
+jwt_issuer_uri = ["https://idp.example.com/realms/kms"]
+jwks_uri = "https://idp.example.com/realms/kms/certs"
+jwt_audience = ["kms"]
+api_tokens_file = "tokens"
+api_tokens = ["ops:ops-token"]
+[limits]
+max_request_bytes = 1048576
+max_connections = 500
+max_concurrent_requests = 64
+headers_timeout_ms = 5000
+request_timeout_ms = 30000
+idle_timeout_ms = 60000
+`);
+  t.same(options, {
+    jwtIssuerUri: 'https://idp.example.com/realms/kms', jwksUri: 'https://idp.example.com/realms/kms/certs', jwtAudience: 'kms',
+    apiTokensFile: '/etc/p11kms/tokens', apiTokens: ['ops:ops-token'],
+    maxRequestBytes: 1048576, maxConnections: 500, maxConcurrentRequests: 64, headersTimeoutMs: 5000, requestTimeoutMs: 30000, idleTimeoutMs: 60000,
+  });
+  t.throws(() => parse('[auth]\njwt_issuer_uri = ["https://a", "https://b"]'), { message: /auth\.jwt_issuer_uri must be one value/ });
+  t.throws(() => parse('[limits]\nmax_connections = 0'), { message: /limits\.max_connections must be a whole number from 1/ });
+  t.throws(() => parse('[limits]\nmax_sockets = 3'), { message: /unknown key limits\.max_sockets/ });
+  t.throws(() => resolveServeOptions({ env: {}, flags: { maxConcurrentRequests: 0 } }), /max-concurrent-requests must be at least 1/, 'a flag of 0 too');
 });

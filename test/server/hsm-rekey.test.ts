@@ -18,7 +18,7 @@ async function reKey(client: KmipClient, id: string): Promise<string> {
 }
 
 t.test('re-keying the KEK re-wraps the keys that depend on it', async (t) => {
-  const { dbPath } = tempDb(t);
+  const { dbPath } = await tempDb(t);
   const kek = uid('kek');
   let s = await serverOn(dbPath, { hsm });
   t.teardown(() => s.stop());
@@ -26,7 +26,7 @@ t.test('re-keying the KEK re-wraps the keys that depend on it', async (t) => {
   const deks = [await createWrapped(s.client, kek), await createWrapped(s.client, kek)];
   const plain = Buffer.from('encrypted before the re-key');
   const before = await Promise.all(deks.map((id) => s.client.encrypt(id, plain)));
-  const rowsBefore = deks.map((id) => storedRow(dbPath, id));
+  const rowsBefore = await Promise.all(deks.map((id) => storedRow(dbPath, id)));
   const keysBefore = await Promise.all(deks.map(async (id) => (await s.client.get(id, { keyWrapType: 'NotWrapped' })).bytes as Buffer));
   t.same(rowsBefore.map((r) => r.wrapping_key), [kek, kek], 'the index names the KEK');
   const cached = s.server.keyWrapStats()?.cache.size ?? 0;
@@ -35,7 +35,7 @@ t.test('re-keying the KEK re-wraps the keys that depend on it', async (t) => {
   const next = await reKey(s.client, kek);
   t.equal(next, uid('kek@1'), 'the new generation is <base>@1');
   for (const [i, id] of deks.entries()) {
-    const row = storedRow(dbPath, id);
+    const row = await storedRow(dbPath, id);
     t.equal(row.wrapping_key, next, `${id} is now wrapped by ${next}`);
     t.match(row.attributes, /kek@1/);
     t.not(row.material.toString('hex'), rowsBefore[i]!.material.toString('hex'), 'new ciphertext at rest');
@@ -48,7 +48,7 @@ t.test('re-keying the KEK re-wraps the keys that depend on it', async (t) => {
 
   // A new key wrapped "by the KEK" is wrapped by its newest generation; a restart changes nothing.
   const later = await createWrapped(s.client, kek);
-  t.equal(storedRow(dbPath, later).wrapping_key, next);
+  t.equal((await storedRow(dbPath, later)).wrapping_key, next);
   await s.stop();
   s = await serverOn(dbPath, { hsm });
   for (const [i, id] of deks.entries()) {
@@ -56,7 +56,7 @@ t.test('re-keying the KEK re-wraps the keys that depend on it', async (t) => {
   }
 
   t.equal(await reKey(s.client, kek), uid('kek@2'), 'the base UID re-keys the newest generation');
-  t.equal(storedRow(dbPath, later).wrapping_key, uid('kek@2'), 'keys under any older generation move to the newest');
+  t.equal((await storedRow(dbPath, later)).wrapping_key, uid('kek@2'), 'keys under any older generation move to the newest');
   t.equal(await reasonOf(reKey(s.client, uid('kek@1'))), 'Invalid_Field', 'only the newest generation can be re-keyed');
   t.equal(await reKey(s.client, uid('kek@2')), uid('kek@3'), 'naming the newest generation explicitly works');
   const afterThree = await s.client.encrypt(later, plain);
@@ -64,7 +64,7 @@ t.test('re-keying the KEK re-wraps the keys that depend on it', async (t) => {
 });
 
 t.test('the base UID of a re-keyed HSM key encrypts with the newest generation and decrypts with any', async (t) => {
-  const { dbPath } = tempDb(t);
+  const { dbPath } = await tempDb(t);
   const s = await serverOn(dbPath, { hsm });
   t.teardown(() => s.stop());
   const base = uid('direct');
@@ -88,11 +88,11 @@ t.test('the base UID of a re-keyed HSM key encrypts with the newest generation a
 });
 
 t.test('a non-admin can neither re-key nor locate HSM keys', async (t) => {
-  const { dbPath } = tempDb(t);
+  const { dbPath } = await tempDb(t);
   const admin = await serverOn(dbPath, { hsm });
   t.teardown(() => admin.stop());
   await admin.client.create({ algorithm: 'AES', length: 256, uniqueIdentifier: uid('guarded') });
-  const other = tempDb(t);
+  const other = await tempDb(t);
   const alice = await serverOn(other.dbPath, { hsm, defaultUser: 'alice' });
   t.teardown(() => alice.stop());
   t.equal(await reasonOf(reKey(alice.client, uid('guarded'))), 'Permission_Denied');
@@ -102,7 +102,7 @@ t.test('a non-admin can neither re-key nor locate HSM keys', async (t) => {
 });
 
 t.test('Locate filters on HSM keys', async (t) => {
-  const { dbPath } = tempDb(t);
+  const { dbPath } = await tempDb(t);
   const s = await serverOn(dbPath, { hsm });
   t.teardown(() => s.stop());
   // Whatever earlier tests left on the token is counted too: compare with what listing finds.
@@ -129,7 +129,7 @@ t.test('Locate filters on HSM keys', async (t) => {
 });
 
 t.test('unwrapped keys expire from the cache after their idle time', async (t) => {
-  const { dbPath } = tempDb(t);
+  const { dbPath } = await tempDb(t);
   const s = await serverOn(dbPath, { hsm, unwrappedCacheMaxAgeMinutes: 0.003 }); // 180 ms
   t.teardown(() => s.stop());
   await s.client.create({ algorithm: 'AES', length: 256, uniqueIdentifier: uid('kek_idle') });

@@ -1,13 +1,11 @@
 import t from 'tap';
 import { createDecipheriv, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import Database from 'better-sqlite3';
 import { createSymmetricKeyRequest, symmetricKeyObject } from '../../src/kmip/requests';
 import { T, child, type TtlvStructure } from '../../src/kmip/ttlv';
 import { startServer, type ServerOptions } from '../../src/server/main';
 import { reasonOf } from '../support/client';
 import { createWrapped, flatHsm, serverOn as serverWith, storedRow, tempDb, type KmsOnDb } from '../support/hsm-kms';
+import { scanForKey } from '../support/db-scan';
 import { cli } from '../cli/harness';
 import { PIN, makeTokens } from '../hsm/softhsm';
 
@@ -19,34 +17,6 @@ const uid = (label: string): string => `hsm::${slot}::${label}`;
 const hsm = flatHsm(slot);
 const serverOn = (dbPath: string, opts: ServerOptions = {}): Promise<KmsOnDb> => serverWith(dbPath, { hsm, ...opts });
 
-/**
- * Every place the key bytes could be: every blob and text column of every table (as raw bytes,
- * hex and base64), and the raw bytes of every file in the directory (database, WAL, shm).
- */
-function scanForKey(dir: string, dbPath: string, key: Buffer): string[] {
-  const found: string[] = [];
-  const needles = [key, Buffer.from(key.toString('hex')), Buffer.from(key.toString('hex').toUpperCase()), Buffer.from(key.toString('base64').replace(/=+$/, ''))];
-  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
-  try {
-    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>;
-    for (const { name } of tables) {
-      for (const row of db.prepare(`SELECT * FROM "${name}"`).all() as Array<Record<string, unknown>>) {
-        for (const [column, value] of Object.entries(row)) {
-          const bytes = Buffer.isBuffer(value) ? value : typeof value === 'string' ? Buffer.from(value) : undefined;
-          if (bytes && needles.some((n) => bytes.includes(n))) found.push(`${name}.${column}`);
-        }
-      }
-    }
-  } finally {
-    db.close();
-  }
-  for (const file of readdirSync(dir)) {
-    const bytes = readFileSync(join(dir, file));
-    if (needles.some((n) => bytes.includes(n))) found.push(`file ${file}`);
-  }
-  return found;
-}
-
 function gcmDecryptLocally(key: Buffer, r: { data: Buffer; iv?: Buffer; tag?: Buffer }): Buffer {
   const d = createDecipheriv('aes-256-gcm', key, r.iv!);
   d.setAuthTag(r.tag!);
@@ -54,7 +24,7 @@ function gcmDecryptLocally(key: Buffer, r: { data: Buffer; iv?: Buffer; tag?: Bu
 }
 
 t.test('a key created with wrapping_key_id is stored wrapped, used through the cache, and survives a restart', async (t) => {
-  const { dir, dbPath } = tempDb(t);
+  const { dir, dbPath, walFrom } = await tempDb(t);
   const kek = uid('kek1');
   let s = await serverOn(dbPath);
   t.teardown(() => s.stop());
@@ -67,9 +37,9 @@ t.test('a key created with wrapping_key_id is stored wrapped, used through the c
   t.equal(asStored.bytes?.length, 60, '12-byte IV + 32-byte ciphertext + 16-byte tag');
   const block = child(asStored.object, 'KeyBlock');
   t.equal(child(child(child(block, 'KeyWrappingData'), 'EncryptionKeyInformation'), 'UniqueIdentifier')?.value, kek);
-  t.same(asStored.bytes, storedRow(dbPath, id).material, 'the wrapped form is what the row holds');
-  t.match(storedRow(dbPath, id).attributes, /WrappingKeyLink/);
-  t.notMatch(storedRow(dbPath, id).attributes, /wrapping_key_id/, 'the request attribute became a link');
+  t.same(asStored.bytes, (await storedRow(dbPath, id)).material, 'the wrapped form is what the row holds');
+  t.match((await storedRow(dbPath, id)).attributes, /WrappingKeyLink/);
+  t.notMatch((await storedRow(dbPath, id)).attributes, /wrapping_key_id/, 'the request attribute became a link');
 
   // KeyWrapType NotWrapped unwraps: this is how the test learns the key bytes.
   const clear = await s.client.get(id, { keyWrapType: 'NotWrapped' });
@@ -83,7 +53,7 @@ t.test('a key created with wrapping_key_id is stored wrapped, used through the c
 
   // Restart on the same database and token: a fresh cache, and the key still works.
   await s.stop();
-  t.same(scanForKey(dir, dbPath, key), [], 'the key bytes are nowhere in the SQLite file, its WAL or any column');
+  t.same(await scanForKey(dir, dbPath, key, walFrom), [], 'the key bytes are nowhere in the database files, the WAL or any column');
   s = await serverOn(dbPath);
   t.same(s.server.keyWrapStats(), { hsmCalls: 0, cache: { hits: 0, misses: 0, evictions: 0, expirations: 0, invalidations: 0, size: 0 } });
   t.same(await s.client.decrypt(id, enc.data, { iv: enc.iv!, tag: enc.tag! }), plain, 'decrypts after the restart');
@@ -97,11 +67,11 @@ t.test('a key created with wrapping_key_id is stored wrapped, used through the c
   await s.client.destroy(id);
   t.match(s.server.keyWrapStats(), { cache: { size: 0, invalidations: 1 } });
   await s.stop();
-  t.same(scanForKey(dir, dbPath, key), []);
+  t.same(await scanForKey(dir, dbPath, key, walFrom), []);
 });
 
 t.test('wrapping_key_id: refusals', async (t) => {
-  const { dbPath } = tempDb(t);
+  const { dir, dbPath, walFrom, another } = await tempDb(t);
   const s = await serverOn(dbPath);
   t.teardown(() => s.stop());
   t.equal(await reasonOf(createWrapped(s.client, uid('no_such_kek'))), 'Item_Not_Found');
@@ -109,32 +79,32 @@ t.test('wrapping_key_id: refusals', async (t) => {
   t.equal(await reasonOf(createWrapped(s.client, dbKey)), 'Feature_Not_Supported', 'wrapping at rest by a database key is not supported');
   // The scan is not vacuous: an unwrapped key's bytes are found.
   const dbKeyBytes = (await s.client.get(dbKey)).bytes as Buffer;
-  t.equal(storedRow(dbPath, dbKey).material.length, 32);
-  t.ok(scanForKey(dirname(dbPath), dbPath, dbKeyBytes).includes('objects.material'), 'control: a key stored in clear is found by the scan');
+  t.equal((await storedRow(dbPath, dbKey)).material.length, 32);
+  t.ok((await scanForKey(dir, dbPath, dbKeyBytes, walFrom)).includes('objects.material'), 'control: a key stored in clear is found by the scan');
   const kek = uid('kek_refusals');
   await s.client.create({ algorithm: 'AES', length: 256, uniqueIdentifier: kek });
-  const alice = await serverOn(dbPath.replace('kms.sqlite', 'alice.sqlite'), { defaultUser: 'alice' });
+  const alice = await serverOn(await another('alice'), { defaultUser: 'alice' });
   t.teardown(() => alice.stop());
   t.equal(await reasonOf(createWrapped(alice.client, kek)), 'Permission_Denied', 'an explicit HSM wrapping key needs an HSM admin');
-  const nowrap = await serverOn(dbPath.replace('kms.sqlite', 'nohsm.sqlite'), { hsm: [] });
+  const nowrap = await serverOn(await another('nohsm'), { hsm: [] });
   t.teardown(() => nowrap.stop());
   t.equal(await reasonOf(createWrapped(nowrap.client, kek)), 'Item_Not_Found', 'no HSM, no wrapping');
 });
 
 t.test('the server-wide key-encryption key wraps every new symmetric key, for any user', async (t) => {
-  const { dir, dbPath } = tempDb(t);
+  const { dir, dbPath, walFrom, another } = await tempDb(t);
   const kek = uid('server_kek');
-  const setup = await serverOn(join(dir, 'setup.sqlite'));
+  const setup = await serverOn(await another('setup'));
   await setup.client.create({ algorithm: 'AES', length: 256, uniqueIdentifier: kek });
   await setup.stop();
 
   const s = await serverOn(dbPath, { keyEncryptionKey: kek, defaultUser: 'alice' });
   t.teardown(() => s.stop());
   const created = await s.client.create({ algorithm: 'AES', length: 256 });
-  t.equal(storedRow(dbPath, created).material.length, 60, 'Create: stored wrapped');
+  t.equal((await storedRow(dbPath, created)).material.length, 60, 'Create: stored wrapped');
   const imported = randomBytes(32);
   const registered = await s.client.register(symmetricKeyObject(imported));
-  t.equal(storedRow(dbPath, registered).material.length, 60, 'Register: stored wrapped');
+  t.equal((await storedRow(dbPath, registered)).material.length, 60, 'Register: stored wrapped');
   t.same((await s.client.get(registered, { keyWrapType: 'NotWrapped' })).bytes, imported);
   const plain = Buffer.from('under the server KEK');
   const enc = await s.client.encrypt(registered, plain);
@@ -145,19 +115,19 @@ t.test('the server-wide key-encryption key wraps every new symmetric key, for an
   const first = randomBytes(32);
   const second = randomBytes(32);
   await s.client.import('imported-key', symmetricKeyObject(first));
-  t.equal(storedRow(dbPath, 'imported-key').material.length, 60, 'Import: stored wrapped');
+  t.equal((await storedRow(dbPath, 'imported-key')).material.length, 60, 'Import: stored wrapped');
   t.same(gcmDecryptLocally(first, await s.client.encrypt('imported-key', plain)), plain);
   await s.client.import('imported-key', symmetricKeyObject(second), {}, { replaceExisting: true });
   t.same(gcmDecryptLocally(second, await s.client.encrypt('imported-key', plain)), plain, 'the replacement key is used, not the cached old one');
   await s.stop();
-  t.same(scanForKey(dir, dbPath, first), []);
-  t.same(scanForKey(dir, dbPath, second), []);
-  t.same(scanForKey(dir, dbPath, imported), [], 'the registered bytes never reached SQLite');
-  t.same(scanForKey(dir, dbPath, createdKey), [], 'nor the created ones');
+  t.same(await scanForKey(dir, dbPath, first, walFrom), []);
+  t.same(await scanForKey(dir, dbPath, second, walFrom), []);
+  t.same(await scanForKey(dir, dbPath, imported, walFrom), [], 'the registered bytes never reached the database');
+  t.same(await scanForKey(dir, dbPath, createdKey, walFrom), [], 'nor the created ones');
 });
 
 t.test('HSM-resident keys are never wrapped by the server KEK', async (t) => {
-  const { dbPath } = tempDb(t);
+  const { dbPath } = await tempDb(t);
   const kek = uid('kek_resident');
   const first = await serverOn(dbPath);
   await first.client.create({ algorithm: 'AES', length: 256, uniqueIdentifier: kek });
@@ -172,7 +142,7 @@ t.test('HSM-resident keys are never wrapped by the server KEK', async (t) => {
 });
 
 t.test('a key-encryption key that is not an HSM key stops the start', async (t) => {
-  const { dbPath } = tempDb(t);
+  const { dbPath } = await tempDb(t);
   await t.rejects(startServer({ port: 0, dbPath, logLevel: 'silent', keyEncryptionKey: uid('k') }), /needs an HSM/);
   await t.rejects(startServer({ port: 0, dbPath, logLevel: 'silent', hsm, keyEncryptionKey: 'some-db-key' }), /must be an hsm:: key/);
   const run = await cli(['serve', '--workers', '0', '--port', '0', '--db', dbPath, '--hsm-model', 'softhsm2', '--hsm-slot', String(slot),
@@ -182,7 +152,7 @@ t.test('a key-encryption key that is not an HSM key stops the start', async (t) 
 });
 
 t.test('the unwrapped-key cache can be sized or disabled', async (t) => {
-  const { dbPath } = tempDb(t);
+  const { dbPath } = await tempDb(t);
   const kek = uid('kek_nocache');
   const s = await serverOn(dbPath, { unwrappedCacheMaxSize: 0 });
   t.teardown(() => s.stop());
@@ -195,7 +165,7 @@ t.test('the unwrapped-key cache can be sized or disabled', async (t) => {
 });
 
 t.test('ReKey keeps the HSM wrapping; the WrappingKeyLink cannot be edited or forged', async (t) => {
-  const { dbPath } = tempDb(t);
+  const { dbPath } = await tempDb(t);
   const kek = uid('kek_rekey');
   const s = await serverOn(dbPath);
   t.teardown(() => s.stop());
@@ -203,8 +173,8 @@ t.test('ReKey keeps the HSM wrapping; the WrappingKeyLink cannot be edited or fo
   const id = await createWrapped(s.client, kek);
   const fresh = String(child(await s.client.call(T.struct('ReKey', [T.text('UniqueIdentifier', id)])), 'UniqueIdentifier')?.value);
   t.not(fresh, id);
-  t.equal(storedRow(dbPath, fresh).material.length, 60, 'the replacement is stored wrapped too');
-  t.match(storedRow(dbPath, fresh).attributes, new RegExp(kek));
+  t.equal((await storedRow(dbPath, fresh)).material.length, 60, 'the replacement is stored wrapped too');
+  t.match((await storedRow(dbPath, fresh)).attributes, new RegExp(kek));
   const key = (await s.client.get(fresh, { keyWrapType: 'NotWrapped' })).bytes as Buffer;
   const enc = await s.client.encrypt(fresh, Buffer.from('rekeyed'));
   t.same(gcmDecryptLocally(key, enc), Buffer.from('rekeyed'));
@@ -219,8 +189,8 @@ t.test('ReKey keeps the HSM wrapping; the WrappingKeyLink cannot be edited or fo
   const forged = T.struct('Create', [child(req, 'ObjectType'), T.struct('Attributes', [...attrs.value,
     T.struct('Link', [T.enum('LinkType', 'WrappingKeyLink'), T.text('LinkedObjectIdentifier', kek)])])]);
   const plainId = String(child(await s.client.call(forged), 'UniqueIdentifier')?.value);
-  t.equal(storedRow(dbPath, plainId).material.length, 32);
-  t.notMatch(storedRow(dbPath, plainId).attributes, /WrappingKeyLink/);
+  t.equal((await storedRow(dbPath, plainId)).material.length, 32);
+  t.notMatch((await storedRow(dbPath, plainId)).attributes, /WrappingKeyLink/);
   const addLink = T.struct('AddAttribute', [T.text('UniqueIdentifier', plainId),
     T.struct('NewAttribute', [T.struct('Link', [T.enum('LinkType', 'WrappingKeyLink'), T.text('LinkedObjectIdentifier', kek)])])]);
   t.equal(await reasonOf(s.client.call(addLink)), 'Attribute_Read_Only');

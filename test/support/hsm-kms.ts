@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { KmipClient } from '../../src/kmip/client';
 import { createSymmetricKeyRequest } from '../../src/kmip/requests';
 import { T, child, type TtlvStructure } from '../../src/kmip/ttlv';
@@ -9,6 +8,10 @@ import { vendorAttribute } from '../../src/server/model/attributes';
 import type { HsmInstanceConfig } from '../../src/server/hsm/hsm-config';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/server/main';
 import { PIN, SOFTHSM2_LIB } from '../hsm/softhsm';
+import { walStart } from './db-scan';
+import { freshDatabase, onPostgres } from './postgres';
+
+export { storedRow } from './db-scan';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -41,10 +44,22 @@ export async function serverOn(dbPath: string, opts: ServerOptions): Promise<Kms
   };
 }
 
-export function tempDb(t: Teardown): { dir: string; dbPath: string } {
+export interface TempDb {
+  dir: string;
+  /** A SQLite file in `dir`, or a fresh PostgreSQL database when P11KMS_TEST_DB=postgresql. */
+  dbPath: string;
+  /** Where the PostgreSQL WAL stood when the database was made (db-scan.ts reads it from there). */
+  walFrom: string;
+  /** A second, separate database of the same kind. */
+  another(name: string): Promise<string>;
+}
+
+export async function tempDb(t: Teardown): Promise<TempDb> {
   const dir = mkdtempSync(join(tmpdir(), 'p11kms-wrap-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return { dir, dbPath: join(dir, 'kms.sqlite') };
+  const another = async (name: string): Promise<string> => (onPostgres ? freshDatabase(t) : join(dir, `${name}.sqlite`));
+  const dbPath = await another('kms');
+  return { dir, dbPath, walFrom: onPostgres ? await walStart(dbPath) : '', another };
 }
 
 /** What `ckms sym keys create --wrapping-key-id <kek>` sends: Cosmian's vendor attribute wrapping_key_id. */
@@ -57,14 +72,4 @@ export function createWrappedRequest(kek: string, bits = 256): TtlvStructure {
 export async function createWrapped(client: KmipClient, kek: string): Promise<string> {
   const res = await client.call(createWrappedRequest(kek));
   return String(child(res, 'UniqueIdentifier')?.value);
-}
-
-/** The row as SQLite holds it, read behind the server's back. */
-export function storedRow(dbPath: string, id: string): { material: Buffer; attributes: string; wrapping_key: string | null } {
-  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
-  try {
-    return db.prepare('SELECT material, attributes, wrapping_key FROM objects WHERE uid = ?').get(id) as { material: Buffer; attributes: string; wrapping_key: string | null };
-  } finally {
-    db.close();
-  }
 }

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/server/main';
+import { freshDatabase, onPostgres } from './postgres';
 
 export interface TestServer extends RunningServer {
   dir: string;
@@ -13,10 +14,14 @@ interface Teardown {
   teardown(fn: () => unknown): void;
 }
 
-/** A real KMS on a random loopback port with its own SQLite file, stopped when the test ends. */
+/**
+ * A real KMS on a random loopback port with its own SQLite file, or its own PostgreSQL
+ * database when P11KMS_TEST_DB=postgresql, stopped when the test ends.
+ */
 export async function startTestServer(t: Teardown, opts: ServerOptions = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'p11kms-test-'));
-  const server = await startServer({ port: 0, dbPath: join(dir, 'kms.sqlite'), logLevel: 'silent', ...opts });
+  const dbPath = onPostgres ? await freshDatabase(t) : join(dir, 'kms.sqlite');
+  const server = await startServer({ port: 0, dbPath, logLevel: 'silent', ...opts });
   t.teardown(async () => {
     await server.close();
     rmSync(dir, { recursive: true, force: true });

@@ -5,8 +5,10 @@ import type { HsmFlags } from './serve-hsm';
 import type { ServerOptions } from '../../server/main';
 
 /** The server's options as the flags spell them (--db, minutes without the unit). */
-type ServeOptions = Omit<ServerOptions, 'dbPath' | 'hsm' | 'unwrappedCacheMaxAgeMinutes' | 'unwrappedCacheMaxTtlMinutes'> & HsmFlags & {
+type ServeOptions = Omit<ServerOptions, 'dbPath' | 'hsm' | 'unwrappedCacheMaxAgeMinutes' | 'unwrappedCacheMaxTtlMinutes' | 'apiTokens' | 'apiTokenDigests' | 'admins'> & HsmFlags & {
   db?: string;
+  admin?: string[];
+  apiToken?: string[];
   unwrappedCacheMaxAge?: number;
   unwrappedCacheMaxTtl?: number;
 };
@@ -18,12 +20,24 @@ export function registerServe(program: Command, rt: Runtime): void {
     // No commander defaults: an absent flag must leave the config file's value in place (startServer applies the defaults).
     .option('--host <host>', 'listen address (default 127.0.0.1)')
     .option('--port <port>', 'HTTP(S) port (default 9998)', parseInteger('--port'))
-    .option('--db <file>', 'SQLite database (default <data-dir>/kms.sqlite)')
+    .option('--db <file|url>', 'SQLite database file, or postgresql://user:pass@host:port/db (default <data-dir>/kms.sqlite)')
     .option('--data-dir <dir>', 'data directory (default $P11KMS_DATA_DIR or ~/.local/share/p11kms)')
     .option('--tls-cert <pem>', 'server certificate; serves HTTPS with --tls-key')
     .option('--tls-key <pem>', 'server private key')
     .option('--socket-port <port>', 'also serve binary KMIP over mutual TLS (e.g. 5696)', parseInteger('--socket-port'))
-    .option('--client-ca <pem>', 'CA that signs client certificates (socket server)')
+    .option('--client-ca <pem>', 'CA that signs client certificates: required on the socket server; on HTTPS a certificate it signed authenticates as its CN')
+    .option('--api-token <user:token>', 'accept Authorization: Bearer <token> as <user>; repeatable', collect)
+    .option('--api-tokens-file <file>', 'API tokens, one "<user> <sha256 hex of the token>" per line')
+    .option('--jwt-issuer-uri <uri>', 'accept bearer JWTs from this OIDC issuer (the user is the email claim, else sub)')
+    .option('--jwks-uri <uri>', 'the issuer\'s JWKS (default: from its OIDC discovery, else <issuer>/.well-known/jwks.json)')
+    .option('--jwt-audience <aud>', 'the aud claim a JWT must carry')
+    .option('--max-request-bytes <n>', 'largest request body or TTLV message (default 64 MiB; larger: HTTP 413)', parseInteger('--max-request-bytes'))
+    .option('--max-connections <n>', 'open connections per listener and worker (default 10000)', parseInteger('--max-connections'))
+    .option('--max-concurrent-requests <n>', 'KMIP requests served at once per worker; beyond it HTTP 503 with Retry-After (default 1024)', parseInteger('--max-concurrent-requests'))
+    .option('--headers-timeout-ms <ms>', 'time a client has to send the request headers, or finish the TLS handshake (default 20000)', parseInteger('--headers-timeout-ms'))
+    .option('--request-timeout-ms <ms>', 'time a client has to send a whole request or TTLV message (default 60000)', parseInteger('--request-timeout-ms'))
+    .option('--idle-timeout-ms <ms>', 'TLS socket connections silent this long are closed (default 120000)', parseInteger('--idle-timeout-ms'))
+    .option('--admin <user>', 'user who may read the audit (GET /audit, p11kms audit); repeatable, "*" for all (default admin)', collect)
     .option('--workers <n>', 'worker processes (0 = this process; default one per core)', parseInteger('--workers'))
     .addOption(new Option('--log-level <level>', 'log level').choices(['silent', 'error', 'warn', 'info', 'debug']))
     .option('--hsm-model <model>', 'HSM model: softhsm2, utimaco, proteccio, other (env KMS_HSM_MODEL; default proteccio)')
@@ -41,13 +55,13 @@ export function registerServe(program: Command, rt: Runtime): void {
       const { readServerConfig, resolveServeOptions, ServerConfigError } = await import('../../server/config-file');
       const { HsmConfigError } = await import('../../server/hsm/hsm-config');
       const { flatFromFlags } = await import('./serve-hsm');
-      const { db, hsmModel, hsmSlot, hsmPassword, hsmAdmin, unwrappedCacheMaxAge, unwrappedCacheMaxTtl, ...rest } = o;
+      const { db, hsmModel, hsmSlot, hsmPassword, hsmAdmin, unwrappedCacheMaxAge, unwrappedCacheMaxTtl, apiToken, admin, ...rest } = o;
       // --config is the program's option (commander gives it to the program even after `serve`); here it names the server's file.
       const configPath = program.opts<GlobalOptions>().config ?? io.env['P11KMS_SERVER_CONF'];
       let opts: ServerOptions;
       try {
         opts = resolveServeOptions({
-          flags: { ...rest, dbPath: db, unwrappedCacheMaxAgeMinutes: unwrappedCacheMaxAge, unwrappedCacheMaxTtlMinutes: unwrappedCacheMaxTtl },
+          flags: { ...rest, dbPath: db, apiTokens: apiToken, admins: admin, unwrappedCacheMaxAgeMinutes: unwrappedCacheMaxAge, unwrappedCacheMaxTtlMinutes: unwrappedCacheMaxTtl },
           hsmFlags: flatFromFlags({ hsmModel, hsmSlot, hsmPassword, hsmAdmin }),
           env: io.env,
           ...(configPath ? { file: readServerConfig(configPath) } : {}),

@@ -259,7 +259,14 @@ export function seedRandom(token: Token, sessionHandle: number): CallOutcome {
 }
 
 /** Random bytes from the operating system's CSPRNG: no key is involved, so no KMS round trip. */
+/**
+ * The answer travels in one response frame (64 MiB at most, src/runtime/frame.ts); a
+ * request for more could never be answered, and randomBytes would throw on it.
+ */
+const MAX_RANDOM_BYTES = 32 * 1024 * 1024;
+
 export function generateRandom(token: Token, sessionHandle: number, out: OutBuffer): CallOutcome {
   token.session(sessionHandle);
+  if (out.capacity > MAX_RANDOM_BYTES) fail(CKR.ARGUMENTS_BAD, `${out.capacity} random bytes asked for, at most ${MAX_RANDOM_BYTES} at once`);
   return { rv: CKR.OK, outputs: [{ length: out.capacity, data: randomBytes(out.capacity) }] };
 }

@@ -34,7 +34,8 @@ function readWrapping(p: TtlvStructure): Wrapping | undefined {
 /** The bytes a key is wrapped as: raw for symmetric keys, PKCS#8 for private keys, SPKI for public ones. */
 async function wrapKeyBytes(ctx: OperationContext, bytes: Buffer, w: Wrapping): Promise<{ wrapped: Buffer; data: TtlvStructure }> {
   if (w.method !== 'Encrypt') throw new KmipError('Feature_Not_Supported', `wrapping method ${w.method} is not supported`);
-  const wrapper = await ctx.load(w.keyUid);
+  // Wrapping encrypts with the wrapping key: a non-owner needs "encrypt" on it, whatever it exports.
+  const wrapper = await ctx.load(w.keyUid, 'encrypt');
   requireUsableState(wrapper, 'protect', ctx.now());
   requireUsage(wrapper, 'WrapKey', USAGE.WrapKey | USAGE.Encrypt);
   const params = readCryptoParams(w.params ? T.struct('x', [w.params]) : undefined);

@@ -43,6 +43,8 @@ export async function destroy(p: TtlvStructure, ctx: OperationContext): Promise<
     const destroyed = destroyObject(o, ctx.now());
     if (remove) await ctx.store.remove(id);
     else await ctx.save(touch(destroyed, ctx.now()));
+    // A destroyed object is shared with no one any more; remove() dropped its grants already.
+    if (!remove) await ctx.dropGrants(id);
   }
   return T.struct('DestroyResponse', [T.text('UniqueIdentifier', uid)]);
 }

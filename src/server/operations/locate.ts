@@ -19,8 +19,8 @@ export async function locate(p: TtlvStructure, ctx: OperationContext): Promise<T
   if (offset < 0) throw new KmipError('Invalid_Field', 'OffsetItems cannot be negative');
   const { list, tags } = splitAttributes(read.struct(p, 'Attributes'));
   const wantedState = textAttr(list, 'State');
-  const candidates = await ctx.store.locate({
-    owner: ctx.user,
+  // The caller's own objects, then those granted to it: any grant makes an object locatable.
+  const candidates = await ctx.visible({
     ...optional('objectType', textAttr(list, 'ObjectType')),
     ...optional('algorithm', textAttr(list, 'CryptographicAlgorithm')),
     ...optional('length', intAttr(list, 'CryptographicLength')),
@@ -31,7 +31,7 @@ export async function locate(p: TtlvStructure, ctx: OperationContext): Promise<T
   const now = ctx.now();
   const matches: string[] = [];
   for (const uid of candidates) {
-    const o = await ctx.load(uid);
+    const o = await ctx.load(uid, 'any');
     const state = effectiveState(o, now);
     if (wantedState !== undefined ? state !== wantedState : state === 'Destroyed' || state === 'Destroyed_Compromised') continue;
     const attrs = fullAttributes(o);

@@ -115,7 +115,8 @@ export async function importObject(p: TtlvStructure, ctx: OperationContext): Pro
   if (await ctx.store.exists(uid)) {
     if (!replace) throw new KmipError('Object_Already_Exists', `an object with identifier ${uid} already exists; set ReplaceExisting to replace it`);
     const existing = await ctx.load(uid);
-    await ctx.save({ ...o, createdAt: existing.createdAt });
+    // A user granted "import" replaces the object; it stays its owner's, with its owner's grants.
+    await ctx.save({ ...o, owner: existing.owner, createdAt: existing.createdAt });
   } else {
     await ctx.insert(o);
   }

@@ -31,6 +31,24 @@ export const MIGRATIONS: readonly string[] = [
         AND json_extract(t.value, '$.tag') = 'LinkType' AND json_extract(t.value, '$.value') = 'WrappingKeyLink'
         AND json_extract(id.value, '$.tag') = 'LinkedObjectIdentifier'
       LIMIT 1);`,
+  // 3: access rights granted by owners, and the audit trail. user_id, not user: user is reserved in SQL elsewhere.
+  `CREATE TABLE grants (
+     uid TEXT NOT NULL REFERENCES objects(uid) ON DELETE CASCADE,
+     user_id TEXT NOT NULL,
+     operation TEXT NOT NULL,
+     PRIMARY KEY (uid, user_id, operation)
+   );
+   CREATE INDEX grants_user ON grants(user_id);
+   CREATE TABLE audit (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     time INTEGER NOT NULL,
+     user_id TEXT NOT NULL,
+     operation TEXT NOT NULL,
+     uids TEXT NOT NULL DEFAULT '[]',
+     result TEXT NOT NULL
+   );
+   CREATE INDEX audit_time ON audit(time);
+   CREATE INDEX audit_user ON audit(user_id, time);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

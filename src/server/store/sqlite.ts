@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { KmipError } from '../../kmip/errors';
-import type { LocateQuery, ObjectStore, StoredObject, StoredObjectWrite } from './store';
+import type { AuditQuery, AuditRecord, Grant, LocateQuery, ObjectStore, StoredObject, StoredObjectWrite } from './store';
 import { MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema';
 
 interface ObjectRow {
@@ -18,6 +18,14 @@ interface ObjectRow {
   created_at: number;
   updated_at: number;
   wrapping_key: string | null;
+}
+
+interface AuditRow {
+  time: number;
+  user_id: string;
+  operation: string;
+  uids: string;
+  result: string;
 }
 
 type PendingWrite = { apply: () => void; resolve: () => void; reject: (e: unknown) => void };
@@ -74,6 +82,11 @@ export class SqliteStore implements ObjectStore {
       clearNames: this.db.prepare('DELETE FROM object_names WHERE uid = ?'),
       addTag: this.db.prepare('INSERT OR IGNORE INTO object_tags (uid, tag) VALUES (?, ?)'),
       addName: this.db.prepare('INSERT OR IGNORE INTO object_names (uid, name) VALUES (?, ?)'),
+      grant: this.db.prepare('INSERT OR IGNORE INTO grants (uid, user_id, operation) VALUES (?, ?, ?)'),
+      revoke: this.db.prepare('DELETE FROM grants WHERE uid = ? AND user_id = ? AND operation = ?'),
+      grantsOf: this.db.prepare('SELECT uid, user_id AS user, operation FROM grants WHERE uid = ?'),
+      grantedTo: this.db.prepare('SELECT uid, user_id AS user, operation FROM grants WHERE user_id = ?'),
+      appendAudit: this.db.prepare('INSERT INTO audit (time, user_id, operation, uids, result) VALUES (?, ?, ?, ?, ?)'),
     };
   }
 
@@ -204,6 +217,11 @@ export class SqliteStore implements ObjectStore {
       where.push(`o.state IN (${q.states.map(() => '?').join(',')})`);
       params.push(...q.states);
     }
+    if (q.uids) {
+      // One JSON parameter, not one per UID: a user may hold more grants than SQLite allows parameters.
+      where.push('o.uid IN (SELECT value FROM json_each(?))');
+      params.push(JSON.stringify(q.uids));
+    }
     if (q.wrappedBy) {
       // An empty list matches nothing, as an empty IN () would.
       where.push(q.wrappedBy.length ? `o.wrapping_key IN (${q.wrappedBy.map(() => '?').join(',')})` : '0');
@@ -219,6 +237,43 @@ export class SqliteStore implements ObjectStore {
     }
     const sql = `SELECT o.uid FROM objects o ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY o.created_at, o.rowid`;
     return (this.db.prepare(sql).all(...params) as Array<{ uid: string }>).map((r) => r.uid);
+  }
+
+  grant(uid: string, user: string, operations: string[]): Promise<void> {
+    return this.enqueue(() => {
+      for (const op of operations) this.stmt.grant.run(uid, user, op);
+    });
+  }
+
+  revoke(uid: string, user: string, operations: string[]): Promise<void> {
+    return this.enqueue(() => {
+      for (const op of operations) this.stmt.revoke.run(uid, user, op);
+    });
+  }
+
+  async grantsOf(uid: string): Promise<Grant[]> {
+    return this.stmt.grantsOf.all(uid) as Grant[];
+  }
+
+  async grantedTo(user: string): Promise<Grant[]> {
+    return this.stmt.grantedTo.all(user) as Grant[];
+  }
+
+  appendAudit(r: AuditRecord): Promise<void> {
+    return this.enqueue(() => {
+      this.stmt.appendAudit.run(r.time, r.user, r.operation, JSON.stringify(r.uids), r.result);
+    });
+  }
+
+  async readAudit(q: AuditQuery): Promise<AuditRecord[]> {
+    const where: string[] = [];
+    const params: Array<string | number> = [];
+    if (q.uid !== undefined) { where.push('EXISTS (SELECT 1 FROM json_each(a.uids) WHERE value = ?)'); params.push(q.uid); }
+    if (q.user !== undefined) { where.push('a.user_id = ?'); params.push(q.user); }
+    if (q.since !== undefined) { where.push('a.time >= ?'); params.push(q.since); }
+    const sql = `SELECT a.time, a.user_id, a.operation, a.uids, a.result FROM audit a ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY a.id DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...params, q.limit) as AuditRow[];
+    return rows.map((r) => ({ time: r.time, user: r.user_id, operation: r.operation, uids: JSON.parse(r.uids) as string[], result: r.result }));
   }
 
   close(): void {

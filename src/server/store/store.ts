@@ -37,6 +37,42 @@ export interface LocateQuery {
   tags?: string[];
   /** Objects whose WrappingKeyLink names any of these UIDs. */
   wrappedBy?: string[];
+  /** Only these UIDs (an empty list matches nothing): Locate asks this for the objects granted to the caller. */
+  uids?: string[];
+}
+
+/**
+ * One access right: `user` (or "*", every user) may run `operation` (a Cosmian operation type
+ * such as "encrypt", src/server/access/operation-types.ts) on the object `uid`. The store keeps
+ * them as given; the owner check and the meaning of "*" live in OperationContext.
+ */
+export interface Grant {
+  uid: string;
+  user: string;
+  operation: string;
+}
+
+/** One audited KMIP operation. Never key material, plaintext or credentials. */
+export interface AuditRecord {
+  /** Milliseconds since the epoch. */
+  time: number;
+  user: string;
+  /** The KMIP operation, e.g. "Encrypt", or an access-right change ("Grant", "RevokeGrant"). */
+  operation: string;
+  /** The objects the request named and the ones it produced. */
+  uids: string[];
+  /** "Success" or the KMIP ResultReason of the failure. */
+  result: string;
+}
+
+export interface AuditQuery {
+  /** Records naming this UID among their uids. */
+  uid?: string;
+  user?: string;
+  /** Records at or after this time (ms since the epoch). */
+  since?: number;
+  /** At most this many, newest first. */
+  limit: number;
 }
 
 export interface ObjectStore {
@@ -44,10 +80,26 @@ export interface ObjectStore {
   insert(obj: StoredObjectWrite): Promise<void>;
   /** Replaces the object; durable once the promise resolves. */
   update(obj: StoredObjectWrite): Promise<void>;
+  /** Deletes the object and every grant on it. */
   remove(uid: string): Promise<void>;
   get(uid: string): Promise<StoredObject | undefined>;
   exists(uid: string): Promise<boolean>;
   /** UIDs matching the indexed fields, oldest first. Further filtering is done by the caller. */
   locate(query: LocateQuery): Promise<string[]>;
-  close(): void;
+
+  /** Adds these operations for `user` on the (existing) object; ones already granted stay. Durable once resolved. */
+  grant(uid: string, user: string, operations: string[]): Promise<void>;
+  /** Removes these operations for `user` on the object; ones never granted are ignored. Durable once resolved. */
+  revoke(uid: string, user: string, operations: string[]): Promise<void>;
+  /** Every grant on one object, in any order. */
+  grantsOf(uid: string): Promise<Grant[]>;
+  /** Every grant whose user is exactly `user` ("*" included only when asked for), in any order. */
+  grantedTo(user: string): Promise<Grant[]>;
+
+  /** Appends one record; durable once resolved. */
+  appendAudit(record: AuditRecord): Promise<void>;
+  /** The records matching every filter given, newest first, at most query.limit. */
+  readAudit(query: AuditQuery): Promise<AuditRecord[]>;
+  /** PostgreSQL ends its connections: await it before the process exits. */
+  close(): void | Promise<void>;
 }
