@@ -1,22 +1,18 @@
 import { KmipTransportError } from '../kmip/errors';
 import type { TtlvStructure } from '../kmip/ttlv';
+import { READ_ONLY_OPERATIONS } from '../kmip/read-only-operations';
 
-/**
- * Operations that change nothing on the KMS: after a transport failure they can be sent
- * again to the next URL even if the first server may have run them already. The others
- * (Create, Destroy, attribute changes, ...) are sent again only when they surely never
- * left this process, or a key could be created twice.
- */
-const READ_ONLY = new Set([
-  'Get', 'Export', 'Locate', 'GetAttributes', 'GetAttributeList', 'Encrypt', 'Decrypt', 'Sign',
-  'SignatureVerify', 'MAC', 'MACVerify', 'Hash', 'RNGRetrieve', 'Query', 'DiscoverVersions',
-]);
 
 /** Failures that happen before a request is written: nothing reached the server. */
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
+/**
+ * Read-only operations can be sent again to the next URL after a transport failure, even if
+ * the first server may have run them already. The others (Create, Destroy, attribute changes,
+ * ...) are sent again only when they surely never left this process, or a key could be created twice.
+ */
 export function readOnly(ops: readonly TtlvStructure[]): boolean {
-  return ops.every((op) => READ_ONLY.has(op.tag));
+  return ops.every((op) => READ_ONLY_OPERATIONS.has(op.tag));
 }
 
 export function neverSent(e: unknown): boolean {

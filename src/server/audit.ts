@@ -29,9 +29,9 @@ export function auditUids(operation: string, request: TtlvStructure, response: T
 }
 
 /**
- * Writes audit records. The record is on disk before the operation's answer leaves (the store
- * commits it with the other writes of the same moment); a failed write is logged and does not
- * fail an operation that already happened.
+ * Writes audit records; the store commits each with the other writes of the same moment. A
+ * failed write is logged and does not fail an operation that already happened, so record()
+ * never rejects (the endpoint may leave it running).
  */
 export class AuditTrail {
   constructor(private readonly store: ObjectStore, private readonly log: Logger) {}

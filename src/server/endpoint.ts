@@ -9,6 +9,7 @@ import type { Logger } from './logger';
 import type { HsmRegistry } from './hsm/hsm-registry';
 import { hsmUidOf, runHsmOperation } from './operations/hsm-ops';
 import { AuditTrail, auditUids } from './audit';
+import { READ_ONLY_OPERATIONS } from '../kmip/read-only-operations';
 
 /** Response fields that name the object an item produced: they fill the batch's ID placeholder. */
 const PLACEHOLDER_FIELDS = ['UniqueIdentifier', 'PrivateKeyUniqueIdentifier'];
@@ -41,16 +42,26 @@ export class KmipEndpoint {
     return this.runOne(op.tag, op, ctx);
   }
 
-  /** Runs one operation and audits it, success or failure: the one place every KMIP operation passes. */
+  /**
+   * Runs one operation and audits it, success or failure: the one place every KMIP operation
+   * passes. A change is answered only once its record is on disk; a read-only operation is
+   * answered at once and its record joins the next group commit, a few milliseconds later,
+   * so an Encrypt does not wait for an fsync.
+   */
   private async runOne(operation: string, payload: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
     const placeholder = ctx.idPlaceholder;
+    const name = canonicalOperation(operation);
+    const record = async (response: TtlvStructure | undefined, result: string): Promise<void> => {
+      const written = this.audit.record(ctx.user, name, auditUids(name, payload, response, placeholder), result);
+      if (!READ_ONLY_OPERATIONS.has(name)) await written;
+    };
     try {
       const response = await this.dispatch(operation, payload, ctx);
-      await this.audit.record(ctx.user, canonicalOperation(operation), auditUids(canonicalOperation(operation), payload, response, placeholder), 'Success');
+      await record(response, 'Success');
       return response;
     } catch (e) {
       const err = asKmipError(e);
-      await this.audit.record(ctx.user, canonicalOperation(operation), auditUids(canonicalOperation(operation), payload, undefined, placeholder), err.reason);
+      await record(undefined, err.reason);
       throw err;
     }
   }
