@@ -1,5 +1,6 @@
 /**
- * The object store contract. The SQLite store implements it now; PostgreSQL later.
+ * The object store contract, implemented by SQLite (sqlite.ts) and PostgreSQL (postgres.ts);
+ * open-store.ts picks one from the --db value.
  * Objects are read and written whole: attributes travel as JSON TTLV text, key material
  * as bytes in its canonical form (raw, PKCS#8, SPKI, DER certificate).
  */
