@@ -1,12 +1,11 @@
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KmsProcess, servedCount } from '../support/kms-process';
 import { LineProgram } from '../support/line-program';
 import { freePort, MODULE_PATH, moduleEnv } from '../support/module';
-import { REPO_ROOT } from '../support/server';
+import { buildNativeHost } from '../support/native-host';
 import { SwitchProxy } from '../support/switch-proxy';
 
 /**
@@ -28,7 +27,7 @@ t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 const program = join(dir, 'failover');
 
 t.before(() => {
-  execFileSync('cc', ['-Wall', '-Wextra', '-Werror', '-O1', '-g', '-I/usr/include/p11-kit-1', `-I${join(REPO_ROOT, 'native', 'include')}`, '-o', program, join(REPO_ROOT, 'test', 'native', 'failover.c'), '-ldl', '-lpthread'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  buildNativeHost('failover.c', program);
 });
 
 function startHost(t: { teardown(fn: () => unknown): void }, name: string, urls: string[]): LineProgram {

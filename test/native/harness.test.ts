@@ -1,9 +1,8 @@
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../support/server';
+import { asanEnv, buildNativeHost } from '../support/native-host';
 import { ASAN_MODULE_PATH, MODULE_PATH, runProgram, startModuleFixture } from '../support/module';
 
 /**
@@ -29,7 +28,6 @@ import { ASAN_MODULE_PATH, MODULE_PATH, runProgram, startModuleFixture } from '.
  * so nothing is left on the KMS. About a minute in all on 2 cores.
  */
 
-const SOURCE = join(REPO_ROOT, 'test', 'native', 'harness.c');
 const SCENARIOS = ['init-args', 'null-args', 'buffers', 'cycles', 'threads', 'fork', 'no-threads'];
 const CHILD_ONLY = ['child-death', 'stale-handles'];
 
@@ -48,15 +46,6 @@ interface Variant {
   scenarios: string[];
 }
 
-function asanEnv(): NodeJS.ProcessEnv {
-  const libasan = execFileSync('gcc', ['-print-file-name=libasan.so'], { encoding: 'utf8' }).trim();
-  return {
-    LD_PRELOAD: libasan,
-    ASAN_OPTIONS: 'detect_leaks=0:abort_on_error=0:halt_on_error=1',
-    UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1',
-  };
-}
-
 const variants: Variant[] = [
   { name: 'embedded', module: MODULE_PATH, env: {}, hosting: 'embedded', scenarios: SCENARIOS },
   { name: 'child', module: MODULE_PATH, env: { P11KMS_HOSTING: 'child' }, hosting: 'child process', scenarios: [...SCENARIOS, ...CHILD_ONLY] },
@@ -69,7 +58,7 @@ t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 const harness = join(dir, 'harness');
 
 t.before(() => {
-  execFileSync('cc', ['-Wall', '-Wextra', '-Werror', '-O1', '-g', '-I/usr/include/p11-kit-1', `-I${join(REPO_ROOT, 'native', 'include')}`, '-o', harness, SOURCE, '-ldl', '-lpthread'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  buildNativeHost('harness.c', harness);
 });
 
 function tail(text: string, lines: number): string {

@@ -1,9 +1,8 @@
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../support/server';
+import { asanEnv, buildNativeHost } from '../support/native-host';
 import { ASAN_MODULE_PATH, MODULE_PATH, runProgram, startModuleFixture } from '../support/module';
 
 /**
@@ -20,18 +19,8 @@ t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 const program = join(dir, 'hostile');
 
 t.before(() => {
-  execFileSync('cc', ['-Wall', '-Wextra', '-Werror', '-O1', '-g', '-I/usr/include/p11-kit-1', `-I${join(REPO_ROOT, 'native', 'include')}`, '-o', program, join(REPO_ROOT, 'test', 'native', 'hostile.c'), '-ldl'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  buildNativeHost('hostile.c', program, ['-ldl']);
 });
-
-function asanEnv(): NodeJS.ProcessEnv {
-  const libasan = execFileSync('gcc', ['-print-file-name=libasan.so'], { encoding: 'utf8' }).trim();
-  return {
-    LD_PRELOAD: libasan,
-    // allocator_may_return_null stays off: a huge allocation attempt is itself a finding.
-    ASAN_OPTIONS: 'detect_leaks=0:abort_on_error=0:halt_on_error=1',
-    UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1',
-  };
-}
 
 const variants = [
   { name: 'release', module: MODULE_PATH, env: {} },
