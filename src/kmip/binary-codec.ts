@@ -1,6 +1,6 @@
 import { TtlvCodecError } from './errors';
 import { enumCode, normalizeEnum } from './enums';
-import { bigIntegerBytes, bigIntegerFromBytes } from './json-codec';
+import { bigIntegerBytes, bigIntegerFromBytes, checkDateTime } from './json-codec';
 import { withDefaults, type DecodeLimits } from './limits';
 import { hexTag, tagCode, tagName } from './tags';
 import { TTLV_TYPE_CODES, type TtlvNode, type TtlvType } from './ttlv';
@@ -149,11 +149,8 @@ class BinaryDecoder {
       case 'LongInteger':
       case 'DateTimeExtended':
         return { tag, type, value: b.readBigInt64BE(start) };
-      case 'DateTime': {
-        const seconds = b.readBigInt64BE(start);
-        if (seconds > BigInt(Number.MAX_SAFE_INTEGER) || seconds < BigInt(Number.MIN_SAFE_INTEGER)) throw new TtlvCodecError(`${tag}: DateTime out of range`);
-        return { tag, type, value: Number(seconds) };
-      }
+      case 'DateTime':
+        return { tag, type, value: checkDateTime(b.readBigInt64BE(start), tag) };
       case 'Boolean':
         return { tag, type, value: b.subarray(start, start + 8).some((x) => x !== 0) };
       case 'BigInteger':

@@ -39,6 +39,15 @@ export function bigIntegerFromBytes(b: Uint8Array): bigint {
   return (b[0] as number) & 0x80 ? unsigned - (1n << BigInt(b.length * 8)) : unsigned;
 }
 
+/** The largest |seconds| a JavaScript Date holds (±8.64e15 ms); beyond it toISOString throws. */
+export const MAX_DATETIME_SECONDS = 8_640_000_000_000;
+
+/** A decoded DateTime, refused here if no Date can hold it, since the server turns every DateTime into one. */
+export function checkDateTime(seconds: number | bigint, where: string): number {
+  if (seconds > MAX_DATETIME_SECONDS || seconds < -MAX_DATETIME_SECONDS) throw new TtlvCodecError(`${where}: DateTime out of range`);
+  return Number(seconds);
+}
+
 function rfc3339(seconds: number): string {
   return new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
@@ -172,8 +181,8 @@ class JsonDecoder {
   }
 
   private dateTime(v: unknown, where: string): number {
-    if (typeof v === 'string' && /^0x[0-9A-Fa-f]{16}$/.test(v)) return Number(bigIntegerFromBytes(Buffer.from(v.slice(2), 'hex')));
-    if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
+    if (typeof v === 'string' && /^0x[0-9A-Fa-f]{16}$/.test(v)) return checkDateTime(bigIntegerFromBytes(Buffer.from(v.slice(2), 'hex')), where);
+    if (typeof v === 'number' && Number.isInteger(v)) return checkDateTime(v, where);
     if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(v)) {
       const ms = Date.parse(v);
       if (!Number.isNaN(ms)) return Math.floor(ms / 1000);

@@ -101,7 +101,8 @@ export function parseRequestMessage(node: TtlvNode): { header: RequestHeader; it
       if (!payload || payload.type !== 'Structure') throw invalid(`BatchItem ${i} has no RequestPayload`);
       const id = child(item, 'UniqueBatchItemID');
       return {
-        operation: String(op.value),
+        // An unknown code stays a code ("0x" + 8 hex digits), which the response can echo in binary too; "42" could not be.
+        operation: typeof op.value === 'number' ? '0x' + op.value.toString(16).toUpperCase().padStart(8, '0') : op.value,
         ...(id && id.type === 'ByteString' ? { uniqueBatchItemId: id.value } : {}),
         payload,
       };

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /**
@@ -79,7 +79,9 @@ export function ensureJazzerLoads(): void {
   const file = join(dirname(require.resolve('@jazzer.js/fuzzer/package.json')), 'prebuilds', 'fuzzer-linux-x64.node');
   const b = readFileSync(file);
   if (patchElf(b, systemHas)) {
-    writeFileSync(file, b);
+    // Renamed into place: a fuzzer starting meanwhile loads either the old file or the whole new one.
+    writeFileSync(`${file}.${process.pid}`, b);
+    renameSync(`${file}.${process.pid}`, file);
     process.stderr.write(`fuzz: adapted ${file} to this system's glibc/libstdc++ (see test/fuzz/glibc-compat.ts)\n`);
   }
 }
