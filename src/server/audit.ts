@@ -1,6 +1,6 @@
 import { child, type TtlvStructure } from '../kmip/ttlv';
 import type { Logger } from './logger';
-import type { AuditRecord, ObjectStore } from './store/store';
+import type { AuditQuery, AuditRecord, ObjectStore } from './store/store';
 
 /** Response fields that name the objects an operation produced or acted on. */
 const PRODUCED_FIELDS = ['UniqueIdentifier', 'PrivateKeyUniqueIdentifier', 'PublicKeyUniqueIdentifier'];
@@ -34,14 +34,23 @@ export function auditUids(operation: string, request: TtlvStructure, response: T
  * never rejects (the endpoint may leave it running).
  */
 export class AuditTrail {
+  /** Writes not yet acknowledged: a reader of this server sees every record it has already answered for. */
+  private readonly inFlight = new Set<Promise<void>>();
+
   constructor(private readonly store: ObjectStore, private readonly log: Logger) {}
 
-  async record(user: string, operation: string, uids: string[], result: string): Promise<void> {
+  record(user: string, operation: string, uids: string[], result: string): Promise<void> {
     const record: AuditRecord = { time: Date.now(), user, operation, uids, result };
-    try {
-      await this.store.appendAudit(record);
-    } catch (e) {
+    const written = this.store.appendAudit(record).catch((e: unknown) => {
       this.log.error('audit write failed', { operation, user, result, message: e instanceof Error ? e.message : String(e) });
-    }
+    });
+    this.inFlight.add(written);
+    return written.finally(() => this.inFlight.delete(written));
+  }
+
+  /** The records, newest first, once this server's pending writes are in. */
+  async read(query: AuditQuery): Promise<AuditRecord[]> {
+    await Promise.all([...this.inFlight]);
+    return this.store.readAudit(query);
   }
 }

@@ -19,17 +19,15 @@ const PLACEHOLDER_FIELDS = ['UniqueIdentifier', 'PrivateKeyUniqueIdentifier'];
  * RequestMessage (errors reported per BatchItem, never thrown).
  */
 export class KmipEndpoint {
-  private readonly audit: AuditTrail;
-
   constructor(
     private readonly store: ObjectStore,
     private readonly log: Logger,
+    /** The server's one audit trail, shared with the /audit route so a reader sees what was answered. */
+    private readonly audit: AuditTrail,
     private readonly hsm?: HsmRegistry,
     /** The server-wide key-encryption key (hsm::…) that wraps every new symmetric key. */
     private readonly kek?: string,
-  ) {
-    this.audit = new AuditTrail(store, log);
-  }
+  ) {}
 
   private context(user: string, protocolMajor?: number): OperationContext {
     return new OperationContext(user, this.store, { protocolMajor, hsm: this.hsm, kek: this.kek });

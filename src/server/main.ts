@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:net';
 import { KmipEndpoint } from './endpoint';
 import { AccessApi } from './access/rest';
+import { AuditTrail } from './audit';
 import { createKmipHttpServer } from './http';
 import { createKmipSocketServer } from './socket';
 import { createLogger, type LogLevel } from './logger';
@@ -126,14 +127,15 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   try {
     checkKek(opts, hsm);
     store = await openStore(resolveDbPath(opts));
-    const endpoint = new KmipEndpoint(store, log, hsm, opts.keyEncryptionKey);
+    const audit = new AuditTrail(store, log);
+    const endpoint = new KmipEndpoint(store, log, audit, hsm, opts.keyEncryptionKey);
     const tls = opts.tlsCert && opts.tlsKey ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } : undefined;
     const clientCa = opts.clientCa !== undefined ? readFileSync(opts.clientCa) : undefined;
     const httpsClientCerts = tls !== undefined && clientCa !== undefined;
     const settings = authSettings(opts, httpsClientCerts);
     const auth = Authenticator.configured(settings) ? new Authenticator(settings) : undefined;
     const httpTls = tls && clientCa ? { ...tls, ca: clientCa, requestCert: true } : tls;
-    http = createKmipHttpServer(endpoint, { ...(httpTls ? { tls: httpTls } : {}), defaultUser: opts.defaultUser ?? 'admin', ...(auth ? { auth } : {}), limits: opts, hsmStatus: () => hsm?.status() ?? [], access: new AccessApi(store, log, opts.admins ?? ['admin']) }, log);
+    http = createKmipHttpServer(endpoint, { ...(httpTls ? { tls: httpTls } : {}), defaultUser: opts.defaultUser ?? 'admin', ...(auth ? { auth } : {}), limits: opts, hsmStatus: () => hsm?.status() ?? [], access: new AccessApi(store, audit, opts.admins ?? ['admin']) }, log);
     port = await listen(http, opts.port ?? DEFAULT_PORT, host);
     if (opts.socketPort !== undefined) {
       if (!tls || !clientCa) throw new Error('--socket-port needs --tls-cert, --tls-key and --client-ca');

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeBinary, encodeBinary, findProtocolMajor } from '../../src/kmip/binary-codec';
 import { KmipError } from '../../src/kmip/errors';
+import { AuditTrail } from '../../src/server/audit';
 import { KmipEndpoint } from '../../src/server/endpoint';
 import { createKmipHttpServer } from '../../src/server/http';
 import type { LogFields, Logger } from '../../src/server/logger';
@@ -36,7 +37,8 @@ const log: Logger = { debug: watch('debug'), info: watch('info'), warn: watch('w
 
 const dir = mkdtempSync(join(tmpdir(), 'p11kms-fuzz-http-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-const endpoint = new KmipEndpoint(new SqliteStore(join(dir, 'kms.sqlite')), log);
+const store = new SqliteStore(join(dir, 'kms.sqlite'));
+const endpoint = new KmipEndpoint(store, log, new AuditTrail(store, log));
 const server = createKmipHttpServer(endpoint, { defaultUser: 'fuzz' }, log);
 
 function request(path: string, type: string, body: Buffer): http.IncomingMessage {

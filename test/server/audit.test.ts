@@ -1,5 +1,5 @@
 import t from 'tap';
-import Database from 'better-sqlite3';
+import { storedRow, tableRows } from '../support/db-scan';
 import type { KmipClient } from '../../src/kmip/client';
 import { cli, jsonOf } from '../cli/harness';
 import { grant, outcome, twoUsers } from '../support/two-users';
@@ -60,49 +60,41 @@ t.test('the audit never holds key material or data', async (t) => {
   t.ok((await audit(alice)).length >= 5, 'the operations were audited');
 
   const needles = [keyBytes, exported, plaintext].flatMap((b) => [b, Buffer.from(b.toString('hex')), Buffer.from(b.toString('hex').toUpperCase()), Buffer.from(b.toString('base64').replace(/=+$/, ''))]);
-  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
-  try {
-    const rows = db.prepare('SELECT * FROM audit').all() as Array<Record<string, unknown>>;
-    t.ok(rows.length >= 5);
-    const leaks = rows.flatMap((row) => Object.entries(row).filter(([, v]) => {
-      const bytes = Buffer.isBuffer(v) ? v : Buffer.from(String(v));
-      return needles.some((n) => bytes.includes(n));
-    }).map(([column]) => column));
-    t.same(leaks, [], 'no column of any audit row contains the key, the plaintext or their encodings');
-    // The scan is not vacuous: the key is in the objects table.
-    const objects = db.prepare('SELECT material FROM objects WHERE uid = ?').get(key) as { material: Buffer };
-    t.ok(objects.material.includes(keyBytes), 'control: the scan finds the key where it is stored');
-  } finally {
-    db.close();
-  }
+  const rows = await tableRows(dbPath, 'audit');
+  t.ok(rows.length >= 5);
+  const leaks = rows.flatMap((row) => Object.entries(row).filter(([, v]) => {
+    const bytes = Buffer.isBuffer(v) ? v : Buffer.from(Array.isArray(v) ? v.join('\n') : String(v));
+    return needles.some((n) => bytes.includes(n));
+  }).map(([column]) => column));
+  t.same(leaks, [], 'no column of any audit row contains the key, the plaintext or their encodings');
+  // The scan is not vacuous: the key is in the objects table.
+  t.ok((await storedRow(dbPath, key)).material.includes(keyBytes), 'control: the scan finds the key where it is stored');
 });
 
 t.test('p11kms audit and p11kms access', async (t) => {
-  const { alice, bob } = await twoUsers(t, { admins: ['alice'] });
-  const aliceUrl = alice.options.url;
-  const bobUrl = bob.options.url;
+  const { alice, cli: as } = await twoUsers(t, { admins: ['alice'] });
   const key = await alice.create({ algorithm: 'AES', length: 256 });
-  const granted = await cli(['--server-url', aliceUrl, 'access', 'grant', 'bob', key, 'encrypt', 'get_attributes']);
+  const granted = await cli([...as.alice, 'access', 'grant', 'bob', key, 'encrypt', 'get_attributes']);
   t.equal(granted.code, 0, granted.stderr);
   t.match(granted.stdout, /successfully added/);
-  const list = await cli(['--server-url', aliceUrl, '--json', 'access', 'list', key]);
+  const list = await cli([...as.alice, '--json', 'access', 'list', key]);
   t.same(jsonOf(list), [{ user_id: 'bob', operations: ['encrypt', 'getattributes'] }]);
-  t.equal((await cli(['--server-url', aliceUrl, 'access', 'grant', 'bob', key, 'fly'])).code, 2, 'an unknown operation is a usage error');
-  t.match((await cli(['--server-url', bobUrl, 'access', 'obtained'])).stdout, new RegExp(`\\[Active\\]\\[alice\\] ${key}: encrypt, getattributes`));
-  t.match((await cli(['--server-url', aliceUrl, 'access', 'owned'])).stdout, new RegExp(`\\[Active\\] ${key} SymmetricKey AES 256`));
-  const revoked = await cli(['--server-url', aliceUrl, 'access', 'revoke', 'bob', key, 'encrypt']);
+  t.equal((await cli([...as.alice, 'access', 'grant', 'bob', key, 'fly'])).code, 2, 'an unknown operation is a usage error');
+  t.match((await cli([...as.bob, 'access', 'obtained'])).stdout, new RegExp(`\\[Active\\]\\[alice\\] ${key}: encrypt, getattributes`));
+  t.match((await cli([...as.alice, 'access', 'owned'])).stdout, new RegExp(`\\[Active\\] ${key} SymmetricKey AES 256`));
+  const revoked = await cli([...as.alice, 'access', 'revoke', 'bob', key, 'encrypt']);
   t.equal(revoked.code, 0, revoked.stderr);
-  const refused = await cli(['--server-url', bobUrl, 'access', 'list', key]);
+  const refused = await cli([...as.bob, 'access', 'list', key]);
   t.equal(refused.code, 4, 'a grantee may not list the rights');
   t.match(refused.stderr, /Permission_Denied/);
 
-  const records = await cli(['--server-url', aliceUrl, '--json', 'audit', '--uid', key, '--user', 'alice', '--limit', '2']);
+  const records = await cli([...as.alice, '--json', 'audit', '--uid', key, '--user', 'alice', '--limit', '2']);
   t.equal(records.code, 0, records.stderr);
   t.same(jsonOf<Entry[]>(records).map((e) => e.operation), ['RevokeGrant', 'Grant']);
-  const text = await cli(['--server-url', aliceUrl, 'audit', '--since', '2000-01-01T00:00:00Z', '--limit', '1']);
+  const text = await cli([...as.alice, 'audit', '--since', '2000-01-01T00:00:00Z', '--limit', '1']);
   t.match(text.stdout, new RegExp(`^\\S+ alice RevokeGrant Success ${key}\\n$`));
-  t.equal((await cli(['--server-url', aliceUrl, 'audit', '--since', 'soon'])).code, 2, 'a bad time is a usage error');
-  const denied = await cli(['--server-url', bobUrl, 'audit']);
+  t.equal((await cli([...as.alice, 'audit', '--since', 'soon'])).code, 2, 'a bad time is a usage error');
+  const denied = await cli([...as.bob, 'audit']);
   t.equal(denied.code, 4);
   t.match(denied.stderr, /Permission_Denied/);
 });

@@ -37,6 +37,17 @@ export async function storedRow(dbPath: string, id: string): Promise<StoredRow> 
   }
 }
 
+/** Every row of one table, on either back end. */
+export async function tableRows(dbPath: string, table: string): Promise<Array<Record<string, unknown>>> {
+  if (isPostgresUrl(dbPath)) return withPg(dbPath, async (c) => (await c.query(`SELECT * FROM "${table}"`)).rows as Array<Record<string, unknown>>);
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare(`SELECT * FROM "${table}"`).all() as Array<Record<string, unknown>>;
+  } finally {
+    db.close();
+  }
+}
+
 /** The WAL position now: scanForKey reads the PostgreSQL WAL from the segment holding it on. */
 export async function walStart(dbPath: string): Promise<string> {
   return withPg(dbPath, async (c) => (await c.query<{ f: string }>('SELECT pg_walfile_name(pg_current_wal_lsn()) AS f')).rows[0]?.f ?? '');

@@ -6,6 +6,8 @@ import { freshDatabase, onPostgres } from './postgres';
 
 export interface TestServer extends RunningServer {
   dir: string;
+  /** The SQLite file or the PostgreSQL URL the server runs on. */
+  dbPath: string;
   /** POST a JSON body to a path, returning status, content type and text. */
   post(path: string, body: string | Buffer, contentType?: string): Promise<{ status: number; type: string; text: string; bytes: Buffer }>;
 }
@@ -29,6 +31,7 @@ export async function startTestServer(t: Teardown, opts: ServerOptions = {}): Pr
   return {
     ...server,
     dir,
+    dbPath,
     async post(path, body, contentType = 'application/json') {
       const res = await fetch(server.url + path, { method: 'POST', headers: { 'Content-Type': contentType }, body });
       const bytes = Buffer.from(await res.arrayBuffer());

@@ -1,42 +1,39 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { KmipClient } from '../../src/kmip/client';
 import { KmipError } from '../../src/kmip/errors';
-import { startServer, type ServerOptions } from '../../src/server/main';
+import type { ServerOptions } from '../../src/server/main';
+import { startTestServer } from './server';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
 }
 
 export interface TwoUsers {
-  /** A client whose every request runs as alice, and one as bob: two servers on one SQLite file. */
+  /** Clients authenticated as alice and as bob (API tokens) on one server. */
   alice: KmipClient;
   bob: KmipClient;
+  /** `--server-url … --access-token …` for running the CLI as each of them. */
+  cli: { alice: string[]; bob: string[] };
   dir: string;
+  /** The SQLite file or PostgreSQL URL (P11KMS_TEST_DB) the server runs on. */
   dbPath: string;
 }
 
-/**
- * Until requests carry credentials, a server's user is its defaultUser; two servers on the same
- * database (SQLite in WAL mode takes two connections) give two users the same objects.
- */
+/** One server that knows two users by their API tokens, as a deployment with authentication. */
 export async function twoUsers(t: Teardown, opts: ServerOptions = {}): Promise<TwoUsers> {
-  const dir = mkdtempSync(join(tmpdir(), 'p11kms-users-'));
-  const dbPath = join(dir, 'kms.sqlite');
-  const common: ServerOptions = { port: 0, dbPath, logLevel: 'silent', workers: 0, ...opts };
-  const a = await startServer({ ...common, defaultUser: 'alice' });
-  const b = await startServer({ ...common, defaultUser: 'bob' });
-  const alice = new KmipClient({ url: a.url });
-  const bob = new KmipClient({ url: b.url });
+  const tokens = { alice: randomBytes(16).toString('hex'), bob: randomBytes(16).toString('hex') };
+  const server = await startTestServer(t, { apiTokens: [`alice:${tokens.alice}`, `bob:${tokens.bob}`], ...opts });
+  const alice = new KmipClient({ url: server.url, accessToken: tokens.alice });
+  const bob = new KmipClient({ url: server.url, accessToken: tokens.bob });
   t.teardown(async () => {
     await alice.close();
     await bob.close();
-    await a.close();
-    await b.close();
-    rmSync(dir, { recursive: true, force: true });
   });
-  return { alice, bob, dir, dbPath };
+  const cli = {
+    alice: ['--server-url', server.url, '--access-token', tokens.alice],
+    bob: ['--server-url', server.url, '--access-token', tokens.bob],
+  };
+  return { alice, bob, cli, dir: server.dir, dbPath: server.dbPath };
 }
 
 /** What a call ends in: "ok", or the KMIP ResultReason it failed with. */

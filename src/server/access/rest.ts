@@ -1,6 +1,5 @@
 import { KmipError } from '../../kmip/errors';
 import { AuditTrail } from '../audit';
-import type { Logger } from '../logger';
 import type { AuditQuery, ObjectStore } from '../store/store';
 import { GrantService, parseAccess } from './grants';
 import { EVERY_USER } from './operation-types';
@@ -20,11 +19,9 @@ export interface RestAnswer {
  */
 export class AccessApi {
   private readonly grants: GrantService;
-  private readonly audit: AuditTrail;
 
-  constructor(private readonly store: ObjectStore, log: Logger, private readonly admins: readonly string[]) {
+  constructor(store: ObjectStore, private readonly audit: AuditTrail, private readonly admins: readonly string[]) {
     this.grants = new GrantService(store);
-    this.audit = new AuditTrail(store, log);
   }
 
   static serves(method: string | undefined, path: string): boolean {
@@ -71,7 +68,7 @@ export class AccessApi {
     if (!this.admins.includes(user) && !this.admins.includes(EVERY_USER)) {
       throw new KmipError('Permission_Denied', `${user} is not an admin of this server; the audit is for admins only`);
     }
-    const records = await this.store.readAudit(auditQuery(params));
+    const records = await this.audit.read(auditQuery(params));
     return records.map((r) => ({ time: new Date(r.time).toISOString(), user: r.user, operation: r.operation, uids: r.uids, result: r.result }));
   }
 }
