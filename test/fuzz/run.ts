@@ -71,7 +71,9 @@ export function fuzzTarget(target: Target, runs: number): Promise<FuzzResult> {
         // not empty: keep the findings
       }
       const seconds = (Date.now() - started) / 1000;
-      const done = /Done (\d+) runs in \d+ second/.exec(output);
+      // libFuzzer ends with "#N DONE cov: ..." and then "Done N runs in S second(s)"; with the two
+      // streams interleaved either may come last, so whichever is there counts.
+      const done = /Done (\d+) runs in \d+ second/.exec(output) ?? /#(\d+)\s+DONE\s/.exec(output);
       const executed = done ? Number(done[1]) : 0;
       const memory = memorySamples(output);
       const before = memory[0] ?? { heapMB: NaN, rssMB: NaN };
