@@ -1,4 +1,5 @@
 import t from 'tap';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
@@ -216,9 +217,11 @@ t.test('the same scenarios against the AddressSanitizer build', async (t) => {
 });
 
 t.test('login = "pin-is-token"', async (t) => {
-  const f = await fixture(t, { login: 'pin-is-token' });
+  // A KMS that knows one user by an API token: the PIN is that token.
+  const token = randomBytes(16).toString('hex');
+  const f = await startModuleFixture(t, { label: LABEL, login: 'pin-is-token' }, { apiTokens: [`pyuser:${token}`] });
   await scenario(t, f, 'slots.py', { login: 'pin-is-token' });
-  await scenario(t, f, 'pin.py', { login: 'pin-is-token' });
+  await scenario(t, f, 'pin.py', { login: 'pin-is-token', env: { P11KMS_TEST_TOKEN: token } });
 });
 
 t.test('an unreachable KMS', async (t) => {

@@ -1,5 +1,9 @@
 """login = "pin-is-token": the PIN is the KMS bearer token (PKCS#11 2.40 section 5.6, C_Login)."""
+import os
 from p11check import *
+
+# The API token the test KMS knows its one user by (pykcs11.test.ts).
+TOKEN = os.environ["P11KMS_TEST_TOKEN"]
 
 lib = load()
 slot = lib.getSlotList()[0]
@@ -14,13 +18,13 @@ def before_login():
     rv("before C_Login, C_GenerateKey of a private key is CKR_USER_NOT_LOGGED_IN", rv_of(s.generateKey, AES), CKR_USER_NOT_LOGGED_IN)
     rv("C_Login with an empty PIN is CKR_PIN_INCORRECT", rv_of(s.login, ""), CKR_PIN_INCORRECT)
     same("after the refused login the session is still CKS_RW_PUBLIC_SESSION", s.getSessionInfo().state, CKS_RW_PUBLIC_SESSION)
-    skip("C_Login with a wrong token is CKR_PIN_INCORRECT",
-         "the test KMS (src/server/main.ts, http.ts) has no authentication yet: every request runs as defaultUser and any bearer token is accepted")
+    rv("C_Login with a wrong token is CKR_PIN_INCORRECT", rv_of(s.login, "not-" + TOKEN), CKR_PIN_INCORRECT)
+    same("after the wrong token the session is still CKS_RW_PUBLIC_SESSION", s.getSessionInfo().state, CKS_RW_PUBLIC_SESSION)
 
 
 @section
 def login_logout():
-    rv("C_Login with a token as PIN returns CKR_OK", rv_of(s.login, "any-bearer-token"), CKR_OK)
+    rv("C_Login with the user's token as PIN returns CKR_OK", rv_of(s.login, TOKEN), CKR_OK)
     same("logged in: CKS_RW_USER_FUNCTIONS", s.getSessionInfo().state, CKS_RW_USER_FUNCTIONS)
     k = s.generateKey(AES)
     same("logged in: C_GenerateKey works and the key is found by label", [h(x) for x in s.findObjects([(CKA_LABEL, "pin " + RUN)])], [h(k)])
