@@ -150,8 +150,8 @@ t.test('KMIP on HSM keys', async (t) => {
     t.equal(await reasonOf(client.revoke(uid('nothing'), 'CessationOfOperation')), 'Feature_Not_Supported');
   });
 
-  // The HTTP layer has no authentication yet: every request runs as ServerOptions.defaultUser.
-  // A second server on the same token whose default user is not an HSM admin is a real non-admin caller.
+  // Without authentication configured every request runs as ServerOptions.defaultUser: a second
+  // server on the same token whose default user is not an HSM admin is a real non-admin caller.
   t.test('a non-admin may not create, use or destroy HSM keys', async (t) => {
     const kept = uid('kept');
     await client.create({ algorithm: 'AES', length: 128, uniqueIdentifier: kept });
