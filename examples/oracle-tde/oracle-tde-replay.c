@@ -169,25 +169,27 @@ static CK_ULONG find(CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out, CK_U
   return found;
 }
 
-static CK_OBJECT_HANDLE find_by_class_and_label(const char *label) {
-  CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
-  CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof cls }, { CKA_LABEL, (void *)label, (CK_ULONG)strlen(label) } };
+/* Exactly one object must match; `what` names the search in the trace. */
+static CK_OBJECT_HANDLE find_one(CK_ATTRIBUTE *t, CK_ULONG count, const char *what, const char *label) {
   CK_OBJECT_HANDLE h[4];
-  char what[200];
-  snprintf(what, sizeof what, "CLASS=SECRET_KEY, LABEL=%.40s...", label);
-  CK_ULONG n = find(t, 2, h, 4, what);
+  CK_ULONG n = find(t, count, h, 4, what);
   if (n != 1) die("%lu objects for %s, expected 1", (unsigned long)n, label);
   return h[0];
 }
 
+static CK_OBJECT_HANDLE find_by_class_and_label(const char *label) {
+  CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+  CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof cls }, { CKA_LABEL, (void *)label, (CK_ULONG)strlen(label) } };
+  char what[200];
+  snprintf(what, sizeof what, "CLASS=SECRET_KEY, LABEL=%.40s...", label);
+  return find_one(t, 2, what, label);
+}
+
 static CK_OBJECT_HANDLE find_by_label_only(const char *label) {
   CK_ATTRIBUTE t[] = { { CKA_LABEL, (void *)label, (CK_ULONG)strlen(label) } };
-  CK_OBJECT_HANDLE h[4];
   char what[200];
   snprintf(what, sizeof what, "LABEL=%.48s...", label);
-  CK_ULONG n = find(t, 1, h, 4, what);
-  if (n != 1) die("%lu objects for %s, expected 1", (unsigned long)n, label);
-  return h[0];
+  return find_one(t, 1, what, label);
 }
 
 /* How Oracle finds a master key it has an MKID for: by the KM label (mapped by the module). */

@@ -67,19 +67,18 @@ export class KmipEndpoint {
   private async dispatch(operation: string, payload: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
     const handler = handlerFor(operation);
     if (!handler) throw new KmipError('Operation_Not_Supported', `Route not supported: Operation: ${operation}`, 404);
-    ctx.operation = canonicalOperation(operation);
+    const name = canonicalOperation(operation);
+    ctx.operation = name;
     const started = process.hrtime.bigint();
     try {
       // An hsm:: UID is served by its HSM or refused; it never reaches the database handlers.
-      const hsmUid = hsmUidOf(canonicalOperation(operation), payload, ctx);
-      const response = hsmUid !== undefined
-        ? await runHsmOperation(canonicalOperation(operation), payload, hsmUid, ctx, this.hsm)
-        : await handler(payload, ctx);
-      this.log.debug('operation', { operation: canonicalOperation(operation), user: ctx.user, result: 'Success', us: elapsedUs(started) });
+      const hsmUid = hsmUidOf(name, payload, ctx);
+      const response = hsmUid !== undefined ? await runHsmOperation(name, payload, hsmUid, ctx, this.hsm) : await handler(payload, ctx);
+      this.log.debug('operation', { operation: name, user: ctx.user, result: 'Success', us: elapsedUs(started) });
       return response;
     } catch (e) {
       const err = asKmipError(e);
-      this.log.info('operation failed', { operation: canonicalOperation(operation), user: ctx.user, reason: err.reason, message: err.message });
+      this.log.info('operation failed', { operation: name, user: ctx.user, reason: err.reason, message: err.message });
       throw err;
     }
   }
