@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { KmipError } from '../kmip/errors';
 import { child, type TtlvNode } from '../kmip/ttlv';
-import type { LocateQuery, ObjectStore } from './store/store';
+import type { LocateQuery, ObjectStore, StoredObject } from './store/store';
 import { fromStored, toStored, type ManagedObject } from './model/managed-object';
 import { effectiveState } from './model/lifecycle';
 import type { HsmRegistry } from './hsm/hsm-registry';
 import { hsmWrappingKeyOf } from './hsm/key-wrapping';
 import { EVERY_USER, operationTypeOf, type OperationType } from './access/operation-types';
+import { isScoped, presentUid, scopedUid } from './access/uid-scope';
 
 /** What loading an object needs besides ownership: a grant of one operation type, or any grant at all (Locate). */
 export type Need = OperationType | 'any';
@@ -34,6 +35,10 @@ export class OperationContext {
   readonly hsm: HsmRegistry | undefined;
   readonly kek: string | undefined;
   private readonly clock: () => number;
+  /** UIDs this context generated: random, so placing them needs no look-up. */
+  private readonly generated = new Set<string>();
+  /** The object resolveText just read, handed to the load() that follows it instead of a second read. */
+  private justResolved: StoredObject | undefined;
 
   constructor(readonly user: string, readonly store: ObjectStore, options: ContextOptions = {}) {
     this.protocolMajor = options.protocolMajor ?? 2;
@@ -47,7 +52,9 @@ export class OperationContext {
   }
 
   newUid(): string {
-    return randomUUID();
+    const uid = randomUUID();
+    this.generated.add(uid);
+    return uid;
   }
 
   /**
@@ -58,12 +65,56 @@ export class OperationContext {
     const node = child(payload, tag);
     if (node === undefined || node.type === 'Enumeration') {
       if (this.idPlaceholder === undefined) throw new KmipError('Missing_Data', `missing ${tag}`);
-      return this.idPlaceholder;
+      // The placeholder is the UID an earlier item answered with, as the caller sees it.
+      return this.resolveText(this.idPlaceholder);
     }
     if (node.type !== 'TextString') throw new KmipError('Invalid_Field', `${tag} must be a text string`);
     const value = node.value;
     if (value.startsWith('[')) return this.resolveTagSelector(value);
-    return value;
+    return this.resolveText(value);
+  }
+
+  /**
+   * The stored UID a text UID names for the caller: the caller's own object of that UID first
+   * (stored as it is, or in the caller's namespace when another user took the UID first, see
+   * access/uid-scope.ts); only then another user's object of that UID, which load() lets
+   * through only with a grant. So an object merely shared with the caller never stands in
+   * for the caller's own.
+   */
+  async resolveText(uid: string): Promise<string> {
+    if (uid.startsWith('hsm::') || isScoped(uid)) return uid;
+    const plain = await this.store.get(uid);
+    if (plain?.owner === this.user) {
+      this.justResolved = plain;
+      return uid;
+    }
+    const own = scopedUid(uid, this.user);
+    return (await this.store.exists(own)) ? own : uid;
+  }
+
+  /**
+   * Where a new object with a client-chosen UID is stored: the UID itself when free, the
+   * caller's namespace when another user holds it. The answer is the same either way, so a
+   * Create or Import tells the caller nothing about other users' UIDs. Only the caller's own
+   * objects make a UID "already exist".
+   */
+  async placeUid(requested: string): Promise<string> {
+    if (isScoped(requested)) {
+      // Only the caller's own namespace may be named this way (a key pair's halves are placed
+      // before they are inserted); it is the same object as the bare UID.
+      const bare = presentUid(requested, this.user);
+      if (bare === requested || isScoped(bare)) {
+        throw new KmipError('Invalid_Attribute_Value', 'a UniqueIdentifier cannot contain the control character U+001F');
+      }
+      if (await this.store.exists(requested)) throw alreadyExists(bare);
+      return requested;
+    }
+    const plain = await this.store.get(requested);
+    if (plain === undefined) return requested;
+    if (plain.owner === this.user) throw alreadyExists(requested);
+    const own = scopedUid(requested, this.user);
+    if (await this.store.exists(own)) throw alreadyExists(requested);
+    return own;
   }
 
   private async resolveTagSelector(selector: string): Promise<string> {
@@ -76,12 +127,15 @@ export class OperationContext {
     if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string')) {
       throw new KmipError('Invalid_Field', 'a tag selector must be a JSON array of strings');
     }
+    // Only the caller's own objects: another user could otherwise tag a key of theirs like the
+    // caller's, share it, and break the caller's lookup or, once the caller's key is gone,
+    // have the caller encrypt under a key they know. A shared object is named by its UID.
     const found: string[] = [];
-    for (const uid of await this.visible({ tags: tags as string[] })) {
+    for (const uid of await this.store.locate({ tags: tags as string[], owner: this.user })) {
       const s = effectiveState(await this.load(uid, 'any'), this.now());
       if (s !== 'Destroyed' && s !== 'Destroyed_Compromised') found.push(uid);
     }
-    if (found.length === 0) throw new KmipError('Item_Not_Found', `no object has the tags ${selector}`);
+    if (found.length === 0) throw new KmipError('Item_Not_Found', `none of your objects has the tags ${selector}`);
     if (found.length > 1) throw new KmipError('Invalid_Field', `the tags ${selector} match ${found.length} objects; they must match exactly one`);
     return found[0] as string;
   }
@@ -112,7 +166,9 @@ export class OperationContext {
    * other operations is Permission_Denied.
    */
   async load(uid: string, need: Need | undefined = this.operation !== undefined ? operationTypeOf(this.operation) : undefined): Promise<ManagedObject> {
-    const stored = await this.store.get(uid);
+    const prefetched = this.justResolved;
+    this.justResolved = undefined;
+    const stored = prefetched?.uid === uid ? prefetched : await this.store.get(uid);
     if (!stored) throw new KmipError('Item_Not_Found', `object not found for identifier ${uid}`);
     if (stored.owner !== this.user) {
       const granted = await this.grantedOperations(uid);
@@ -132,12 +188,20 @@ export class OperationContext {
     return o;
   }
 
-  async insert(o: ManagedObject): Promise<void> {
-    await this.store.insert(toStored(o));
+  /**
+   * Stores a new object under the UID placeUid chooses for it and returns that UID. An object
+   * whose links name other new objects (a key pair) must have its UIDs placed beforehand.
+   */
+  async insert(o: ManagedObject): Promise<string> {
+    this.justResolved = undefined;
+    const uid = this.generated.delete(o.uid) ? o.uid : await this.placeUid(o.uid);
+    await this.store.insert(toStored({ ...o, uid }));
+    return uid;
   }
 
   /** Deletes every grant on an object: destroying it ends what its owner shared. */
   async dropGrants(uid: string): Promise<void> {
+    this.justResolved = undefined;
     const byUser = new Map<string, string[]>();
     for (const g of await this.store.grantsOf(uid)) byUser.set(g.user, [...(byUser.get(g.user) ?? []), g.operation]);
     for (const [user, operations] of byUser) await this.store.revoke(uid, user, operations);
@@ -145,7 +209,12 @@ export class OperationContext {
 
   async save(o: ManagedObject): Promise<void> {
     // A destroyed key's unwrapped bytes leave the cache (zeroed) at once.
+    this.justResolved = undefined;
     if (o.material === null) this.hsm?.unwrappedCache.invalidate(o.uid);
     await this.store.update(toStored({ ...o, updatedAt: this.now() }));
   }
+}
+
+function alreadyExists(uid: string): KmipError {
+  return new KmipError('Object_Already_Exists', `you already have an object with identifier ${uid}`);
 }

@@ -9,6 +9,7 @@ import type { Logger } from './logger';
 import type { HsmRegistry } from './hsm/hsm-registry';
 import { hsmUidOf, runHsmOperation } from './operations/hsm-ops';
 import { AuditTrail, auditUids } from './audit';
+import { presentUids } from './access/uid-scope';
 import { READ_ONLY_OPERATIONS } from '../kmip/read-only-operations';
 
 /** Response fields that name the object an item produced: they fill the batch's ID placeholder. */
@@ -56,7 +57,8 @@ export class KmipEndpoint {
     try {
       const response = await this.dispatch(operation, payload, ctx);
       await record(response, 'Success');
-      return response;
+      // The caller sees its objects by the UIDs it chose (access/uid-scope.ts); the audit keeps the stored ones.
+      return presentUids(response, ctx.user);
     } catch (e) {
       const err = asKmipError(e);
       await record(undefined, err.reason);

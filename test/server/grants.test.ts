@@ -18,6 +18,12 @@ interface Case {
   /** Run by alice, the owner: fresh objects for every column of the matrix. */
   setup(alice: KmipClient): Promise<Target>;
   run(client: KmipClient, target: Target): Promise<unknown>;
+  /**
+   * Without the right, the operation succeeds on an object of the caller's own under the same
+   * UID and leaves the owner's untouched (Import: a client-chosen UID lives in its owner's
+   * namespace, so another user's object neither exists for it nor blocks it).
+   */
+  intoOwnNamespace?: true;
 }
 
 const DATA = Buffer.from('the quick brown fox');
@@ -132,7 +138,12 @@ const CASES: Case[] = [
     run: (c, x) => c.certify({ keyUid: x.uid, subject: 'CN=shared' }),
   },
   {
-    operation: 'Import', type: 'import', setup: aes,
+    operation: 'Import', type: 'import', intoOwnNamespace: true,
+    setup: async (alice) => {
+      const bytes = Buffer.alloc(32, 5);
+      const uid = await alice.register(symmetricKeyObject(bytes));
+      return { uid, all: [uid], bytes };
+    },
     run: (c, x) => c.import(x.uid, symmetricKeyObject(Buffer.alloc(32, 9)), {}, { replaceExisting: true }),
   },
 ];
@@ -146,8 +157,14 @@ t.test('two users across every operation: owner, no grant, the right grant, anot
     const owner = await outcome(c.run(alice, await c.setup(alice)));
     t.equal(owner, 'ok', `${c.operation}: the owner may`);
 
+    const untouched = async (x: Target, what: string) => t.same((await alice.get(x.uid)).bytes, x.bytes, `${c.operation}: ${what}: alice's object is untouched`);
     const hidden = await c.setup(alice);
-    t.equal(await outcome(c.run(bob, hidden)), 'Item_Not_Found', `${c.operation}: without a grant the object does not exist for bob`);
+    if (c.intoOwnNamespace) {
+      t.equal(await outcome(c.run(bob, hidden)), 'ok', `${c.operation}: without a grant bob gets his own object under that UID`);
+      await untouched(hidden, 'no grant');
+    } else {
+      t.equal(await outcome(c.run(bob, hidden)), 'Item_Not_Found', `${c.operation}: without a grant the object does not exist for bob`);
+    }
 
     const granted = await c.setup(alice);
     for (const uid of granted.all) await grant(alice, uid, 'bob', [c.type]);
@@ -155,7 +172,12 @@ t.test('two users across every operation: owner, no grant, the right grant, anot
 
     const other = await c.setup(alice);
     for (const uid of other.all) await grant(alice, uid, 'bob', [otherType(c.type)]);
-    t.equal(await outcome(c.run(bob, other)), 'Permission_Denied', `${c.operation}: a grant of ${otherType(c.type)} only is Permission_Denied`);
+    if (c.intoOwnNamespace) {
+      t.equal(await outcome(c.run(bob, other)), 'ok', `${c.operation}: with a grant of ${otherType(c.type)} only, bob gets his own object`);
+      await untouched(other, `a grant of ${otherType(c.type)}`);
+    } else {
+      t.equal(await outcome(c.run(bob, other)), 'Permission_Denied', `${c.operation}: a grant of ${otherType(c.type)} only is Permission_Denied`);
+    }
 
     const everyone = await c.setup(alice);
     for (const uid of everyone.all) await grant(alice, uid, '*', [c.type]);
@@ -178,7 +200,7 @@ t.test('operations on no object work for every user, and what bob creates is his
   }
 });
 
-t.test('Locate and tag selectors show owned objects and granted ones, whatever the right', async (t) => {
+t.test('Locate shows owned objects and granted ones, whatever the right; tag selectors only owned ones', async (t) => {
   const { alice, bob } = await twoUsers(t);
   const mine = await bob.create({ algorithm: 'AES', length: 128, tags: ['team'] });
   const hers = await alice.create({ algorithm: 'AES', length: 128, tags: ['team'] });
@@ -193,10 +215,12 @@ t.test('Locate and tag selectors show owned objects and granted ones, whatever t
   t.notOk((await bob.locate({ tags: ['team'] })).includes(hers), 'never an object bob holds nothing on');
 
   const selector = JSON.stringify(['shared']);
-  t.equal(await outcome(bob.encrypt(selector, DATA)), 'ok', 'a tag selector finds the key granted for encrypt');
-  t.equal(await outcome(bob.get(selector)), 'Permission_Denied', 'but not for get');
+  // A tag selector names only the caller's own objects (attack-lookups.test.ts): a granted key is named by its UID.
+  t.equal(await outcome(bob.encrypt(selector, DATA)), 'Item_Not_Found', 'a tag selector does not resolve to a key only granted to bob');
+  t.equal(await outcome(bob.encrypt(shared, DATA)), 'ok', 'its UID does, for encrypt');
+  t.equal(await outcome(bob.get(shared)), 'Permission_Denied', 'but not for get');
   await revokeGrant(alice, shared, 'bob', ['encrypt']);
-  t.equal(await outcome(bob.encrypt(selector, DATA)), 'Item_Not_Found', 'after the revocation the selector matches nothing');
+  t.equal(await outcome(bob.encrypt(shared, DATA)), 'Item_Not_Found', 'after the revocation the UID names nothing bob may see');
   t.same(await bob.locate({ tags: ['team'] }), [mine, wildcard]);
 });
 

@@ -3,6 +3,7 @@ import { OperationContext } from '../context';
 import { effectiveState } from '../model/lifecycle';
 import { fromStored, type ManagedObject } from '../model/managed-object';
 import type { ObjectStore, StoredObject } from '../store/store';
+import { presentUid } from './uid-scope';
 import { EVERY_USER, parseOperationType, wireName, type OperationType } from './operation-types';
 
 /** Cosmian's UserAccessResponse: who holds which rights on one object. */
@@ -54,9 +55,9 @@ export class GrantService {
   }
 
   async list(caller: string, uid: string): Promise<UserAccess[]> {
-    await this.ownedBy(caller, uid, 'list the rights on');
+    const o = await this.ownedBy(caller, uid, 'list the rights on');
     const byUser = new Map<string, string[]>();
-    for (const g of await this.store.grantsOf(uid)) byUser.set(g.user, [...(byUser.get(g.user) ?? []), g.operation]);
+    for (const g of await this.store.grantsOf(o.uid)) byUser.set(g.user, [...(byUser.get(g.user) ?? []), g.operation]);
     return [...byUser].sort(([a], [b]) => a.localeCompare(b)).map(([user, ops]) => ({ user_id: user, operations: wireNames(ops) }));
   }
 
@@ -64,7 +65,7 @@ export class GrantService {
     const out: OwnedObject[] = [];
     for (const uid of await this.store.locate({ owner: caller })) {
       const o = await this.store.get(uid);
-      if (o) out.push({ object_id: uid, state: stateOf(o), attributes: summary(o.objectType, o.algorithm, o.length) });
+      if (o) out.push({ object_id: presentUid(uid, caller), state: stateOf(o), attributes: summary(o.objectType, o.algorithm, o.length) });
     }
     return out;
   }
@@ -89,7 +90,8 @@ export class GrantService {
    */
   private async ownedBy(caller: string, uid: string, what: string): Promise<ManagedObject> {
     if (uid.startsWith('hsm::')) throw new KmipError('Feature_Not_Supported', `HSM keys take no grants: the admins of their HSM use them`);
-    const o = await new OperationContext(caller, this.store).load(uid, 'any');
+    const ctx = new OperationContext(caller, this.store);
+    const o = await ctx.load(await ctx.resolveText(uid), 'any');
     if (o.owner !== caller) throw new KmipError('Permission_Denied', `only the owner of ${uid} may ${what} it`);
     return o;
   }

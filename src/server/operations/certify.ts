@@ -94,12 +94,12 @@ export async function certify(p: TtlvStructure, ctx: OperationContext): Promise<
   const extraLinks: TtlvNode[] = [linkAttribute('PublicKeyLink', pub.uid), ...(priv ? [linkAttribute('PrivateKeyLink', priv.uid)] : [])];
   if (issuerCertUid) extraLinks.push(linkAttribute('CertificateLink', issuerCertUid));
   const cert = newObject(ctx, 'Certificate', certAttrs, der, [T.enum('CertificateType', 'X509'), ...extraLinks]);
-  await ctx.insert(cert);
+  const certUid = await ctx.insert(cert);
   for (const key of [pub, priv]) {
     if (!key) continue;
     const others = withoutAttr(key.attributes, 'Link');
     const kept = getAll(key.attributes, 'Link').filter((l) => child(l, 'LinkType')?.value !== 'CertificateLink');
-    await ctx.save(touch({ ...key, attributes: [...others, ...kept, linkAttribute('CertificateLink', cert.uid)] }, ctx.now()));
+    await ctx.save(touch({ ...key, attributes: [...others, ...kept, linkAttribute('CertificateLink', certUid)] }, ctx.now()));
   }
-  return T.struct('CertifyResponse', [T.text('UniqueIdentifier', cert.uid)]);
+  return T.struct('CertifyResponse', [T.text('UniqueIdentifier', certUid)]);
 }

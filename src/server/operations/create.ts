@@ -31,8 +31,8 @@ export async function create(p: TtlvStructure, ctx: OperationContext): Promise<T
     throw new KmipError('Invalid_Object_Type', `Create cannot make a ${objectType}; use CreateKeyPair or Register`);
   }
   const o = newObject(ctx, objectType, attrs, material, server);
-  await ctx.insert(o);
-  return T.struct('CreateResponse', [T.enum('ObjectType', objectType), T.text('UniqueIdentifier', o.uid)]);
+  const uid = await ctx.insert(o);
+  return T.struct('CreateResponse', [T.enum('ObjectType', objectType), T.text('UniqueIdentifier', uid)]);
 }
 
 /** Merges CommonAttributes with the private- or public-specific ones (specific wins). */
@@ -64,8 +64,10 @@ export async function storeKeyPair(
   algorithmAttributes: AttributeList,
   extraLinks: { priv: TtlvNode[]; pub: TtlvNode[] } = { priv: [], pub: [] },
 ): Promise<{ priv: string; pub: string }> {
-  const privUid = textAttr(splitAttributes(privAttrs).list, 'UniqueIdentifier') ?? ctx.newUid();
-  const pubUid = `${privUid}_pk`;
+  // Both halves are placed before either is built, so that their links name where the other is stored.
+  const requested = textAttr(splitAttributes(privAttrs).list, 'UniqueIdentifier');
+  const privUid = requested !== undefined ? await ctx.placeUid(requested) : ctx.newUid();
+  const pubUid = requested !== undefined ? await ctx.placeUid(`${requested}_pk`) : `${privUid}_pk`;
   const withUid = (attrs: TtlvStructure, uid: string): TtlvStructure =>
     T.struct('Attributes', [...attrs.value.filter((n) => n.tag !== 'UniqueIdentifier'), T.text('UniqueIdentifier', uid)]);
   const priv = newObject(
@@ -82,6 +84,6 @@ export async function storeKeyPair(
     publicKey.export({ format: 'der', type: 'spki' }),
     [...algorithmAttributes, T.enum('KeyFormatType', 'X509'), linkAttribute('PrivateKeyLink', privUid), ...extraLinks.pub],
   );
-  await Promise.all([ctx.insert(priv), ctx.insert(pub)]);
-  return { priv: priv.uid, pub: pub.uid };
+  const [privStored, pubStored] = await Promise.all([ctx.insert(priv), ctx.insert(pub)]);
+  return { priv: privStored, pub: pubStored };
 }

@@ -77,6 +77,6 @@ export async function deriveKey(p: TtlvStructure, ctx: OperationContext): Promis
     ? [T.enum('CryptographicAlgorithm', algorithm), T.int('CryptographicLength', bits), T.enum('KeyFormatType', 'TransparentSymmetricKey')]
     : [T.enum('SecretDataType', 'Seed')];
   const o = newObject(ctx, objectType, attrs, derived, server);
-  await ctx.insert(o);
-  return T.struct('DeriveKeyResponse', [T.text('UniqueIdentifier', o.uid)]);
+  const uid = await ctx.insert(o);
+  return T.struct('DeriveKeyResponse', [T.text('UniqueIdentifier', uid)]);
 }

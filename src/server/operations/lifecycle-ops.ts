@@ -4,6 +4,7 @@ import type { OperationContext } from '../context';
 import { activate as activateObject, destroy as destroyObject, revoke as revokeObject } from '../model/lifecycle';
 import { links } from '../model/attributes';
 import { touch } from './new-object';
+import type { ManagedObject } from '../model/managed-object';
 import { read, required } from './payload';
 
 export async function activate(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
@@ -22,11 +23,10 @@ export async function revoke(p: TtlvStructure, ctx: OperationContext): Promise<T
   if (!code) throw new KmipError('Missing_Data', 'missing RevocationReasonCode');
   const compromised = COMPROMISE_REASONS.has(String(code.value));
   const compromiseDate = read.date(p, 'CompromiseOccurrenceDate');
-  const uids = read.bool(p, 'Cascade') ? await withLinkedKeys(ctx, uid) : [uid];
-  for (const id of uids) {
-    const o = revokeObject(await ctx.load(id), compromised, ctx.now(), compromiseDate);
-    await ctx.save(touch(o, ctx.now()));
-  }
+  const targets = read.bool(p, 'Cascade') ? await withLinkedKeys(ctx, uid) : [await ctx.load(uid)];
+  // Every object is checked before any is changed: a cascade that fails changes nothing.
+  const revoked = targets.map((o) => touch(revokeObject(o, compromised, ctx.now(), compromiseDate), ctx.now()));
+  for (const o of revoked) await ctx.save(o);
   return T.struct('RevokeResponse', [T.text('UniqueIdentifier', uid)]);
 }
 
@@ -34,27 +34,38 @@ export async function destroy(p: TtlvStructure, ctx: OperationContext): Promise<
   const uid = await ctx.resolveUid(p);
   const expected = read.enum(p, 'ExpectedObjectType');
   const remove = read.bool(p, 'Remove') ?? false;
-  const uids = read.bool(p, 'Cascade') ? await withLinkedKeys(ctx, uid) : [uid];
-  for (const id of uids) {
-    const o = await ctx.load(id);
-    if (id === uid && expected !== undefined && expected !== o.objectType) {
-      throw new KmipError('Invalid_Object_Type', `object ${uid} is a ${o.objectType}, not a ${expected}`);
-    }
-    const destroyed = destroyObject(o, ctx.now());
-    if (remove) await ctx.store.remove(id);
-    else await ctx.save(touch(destroyed, ctx.now()));
+  const targets = read.bool(p, 'Cascade') ? await withLinkedKeys(ctx, uid) : [await ctx.load(uid)];
+  const named = targets[0] as ManagedObject;
+  if (expected !== undefined && expected !== named.objectType) {
+    throw new KmipError('Invalid_Object_Type', `object ${uid} is a ${named.objectType}, not a ${expected}`);
+  }
+  // Every object is checked before any is changed: a cascade that fails changes nothing.
+  const destroyed = targets.map((o) => touch(destroyObject(o, ctx.now()), ctx.now()));
+  for (const o of destroyed) {
+    if (remove) await ctx.store.remove(o.uid);
+    else await ctx.save(o);
     // A destroyed object is shared with no one any more; remove() dropped its grants already.
-    if (!remove) await ctx.dropGrants(id);
+    if (!remove) await ctx.dropGrants(o.uid);
   }
   return T.struct('DestroyResponse', [T.text('UniqueIdentifier', uid)]);
 }
 
-/** The object and the other halves of its key pair and certificate chain links. */
-async function withLinkedKeys(ctx: OperationContext, uid: string): Promise<string[]> {
+/**
+ * The object and the other halves of its key pair and certificate chain links, each loaded
+ * with the right the operation needs. A link to an object the caller cannot see at all is
+ * skipped, exactly as a link to nothing, so a Link attribute cannot probe other users' UIDs;
+ * one the caller sees but may not change fails the whole request.
+ */
+async function withLinkedKeys(ctx: OperationContext, uid: string): Promise<ManagedObject[]> {
   const o = await ctx.load(uid);
-  const linked: string[] = [];
+  const linked: ManagedObject[] = [];
   for (const l of links(o.attributes)) {
-    if (['PublicKeyLink', 'PrivateKeyLink', 'CertificateLink'].includes(l.type) && (await ctx.store.exists(l.uid))) linked.push(l.uid);
+    if (!['PublicKeyLink', 'PrivateKeyLink', 'CertificateLink'].includes(l.type) || l.uid === uid) continue;
+    try {
+      linked.push(await ctx.load(l.uid));
+    } catch (e) {
+      if (!(e instanceof KmipError && e.reason === 'Item_Not_Found')) throw e;
+    }
   }
-  return [uid, ...linked];
+  return [o, ...linked];
 }

@@ -100,9 +100,8 @@ function buildObject(p: TtlvStructure, ctx: OperationContext): ManagedObject {
 }
 
 export async function register(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
-  const o = buildObject(p, ctx);
-  await ctx.insert(o);
-  return T.struct('RegisterResponse', [T.text('UniqueIdentifier', o.uid)]);
+  const uid = await ctx.insert(buildObject(p, ctx));
+  return T.struct('RegisterResponse', [T.text('UniqueIdentifier', uid)]);
 }
 
 /** Import is Register with a caller-chosen UID, optionally replacing what is there. */
@@ -112,14 +111,19 @@ export async function importObject(p: TtlvStructure, ctx: OperationContext): Pro
   const attrs = T.struct('Attributes', [...(read.struct(p, 'Attributes')?.value ?? []).filter((n) => n.tag !== 'UniqueIdentifier'), T.text('UniqueIdentifier', uid)]);
   const request = T.struct('Import', p.value.map((n) => (n.tag === 'Attributes' ? attrs : n)).concat(read.struct(p, 'Attributes') ? [] : [attrs]));
   const o = buildObject(request, ctx);
-  if (await ctx.store.exists(uid)) {
-    if (!replace) throw new KmipError('Object_Already_Exists', `an object with identifier ${uid} already exists; set ReplaceExisting to replace it`);
-    const existing = await ctx.load(uid);
-    // A user granted "import" replaces the object; it stays its owner's, with its owner's grants.
-    await ctx.save({ ...o, owner: existing.owner, createdAt: existing.createdAt });
-  } else {
-    await ctx.insert(o);
+  const target = await ctx.resolveText(uid);
+  const existing = await ctx.store.get(target);
+  // Another user's object is replaced only when asked to and allowed to ("import" granted);
+  // otherwise the import lands in the caller's namespace (context.placeUid) and reveals nothing.
+  const replacesOthers = existing !== undefined && existing.owner !== ctx.user && replace && (await ctx.grantedOperations(target)).has('import');
+  if (existing === undefined || (existing.owner !== ctx.user && !replacesOthers)) {
+    const stored = await ctx.insert(o);
+    return T.struct('ImportResponse', [T.text('UniqueIdentifier', stored)]);
   }
-  return T.struct('ImportResponse', [T.text('UniqueIdentifier', uid)]);
+  if (!replace) throw new KmipError('Object_Already_Exists', `an object with identifier ${uid} already exists; set ReplaceExisting to replace it`);
+  const current = await ctx.load(target);
+  // A user granted "import" replaces the object; it stays its owner's, with its owner's grants.
+  await ctx.save({ ...o, uid: target, owner: current.owner, createdAt: current.createdAt });
+  return T.struct('ImportResponse', [T.text('UniqueIdentifier', target)]);
 }
 
