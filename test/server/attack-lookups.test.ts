@@ -164,3 +164,17 @@ t.test('a failed Revoke with Cascade changes nothing', async (t) => {
   t.equal((await bob.getAttributes(pair.privateKeyId, ['State'])).attributes['State'], 'Active', 'the private key was not revoked either');
   t.equal((await bob.getAttributes(pair.publicKeyId, ['State'])).attributes['State'], 'Active');
 });
+
+t.test('Locate by Name: a shared object of the same Name neither joins nor replaces the caller\'s own', async (t) => {
+  const { alice, bob } = await twoUsers(t);
+  const bobs = await bob.register(symmetricKeyObject(randomBytes(32)), { label: 'disk' });
+  await grant(bob, bobs, '*', ['encrypt', 'get']);
+  t.same(await alice.locate({ name: 'disk' }), [bobs], 'a user who owns no "disk" finds the one shared with her');
+  const mine = await alice.register(symmetricKeyObject(randomBytes(32)), { label: 'disk' });
+  t.same(await alice.locate({ name: 'disk' }), [mine], 'once she owns one, only hers');
+  await alice.revoke(mine, 'Unspecified');
+  await alice.destroy(mine);
+  t.same(await alice.locate({ name: 'disk' }), [], 'destroyed: nothing, never bob\'s');
+  t.same(await alice.locate({ name: 'disk', state: 'Destroyed' }), [mine], 'her destroyed key is still hers to find');
+  t.same(await bob.locate({ name: 'disk' }), [bobs], 'bob finds his own');
+});

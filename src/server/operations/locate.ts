@@ -19,14 +19,20 @@ export async function locate(p: TtlvStructure, ctx: OperationContext): Promise<T
   if (offset < 0) throw new KmipError('Invalid_Field', 'OffsetItems cannot be negative');
   const { list, tags } = splitAttributes(read.struct(p, 'Attributes'));
   const wantedState = textAttr(list, 'State');
-  // The caller's own objects, then those granted to it: any grant makes an object locatable.
-  const candidates = await ctx.visible({
+  const query = {
     ...optional('objectType', textAttr(list, 'ObjectType')),
     ...optional('algorithm', textAttr(list, 'CryptographicAlgorithm')),
     ...optional('length', intAttr(list, 'CryptographicLength')),
     names: nameValues(list),
     tags,
-  });
+  };
+  // The caller's own objects, then those granted to it: any grant makes an object locatable.
+  // But a Name picks a key (a PKCS#11 label, a LUKS token's key): when the caller owns any
+  // object of that Name, in any state, objects of others with the same Name are left out, so a
+  // shared one can neither make the caller's lookup ambiguous nor take its place once it is
+  // destroyed.
+  const ownsName = query.names.length > 0 && (await ctx.store.locate({ owner: ctx.user, names: query.names })).length > 0;
+  const candidates = ownsName ? await ctx.store.locate({ ...query, owner: ctx.user }) : await ctx.visible(query);
   const others = list.filter((n) => !INDEXED.has(n.tag));
   const now = ctx.now();
   const matches: string[] = [];
