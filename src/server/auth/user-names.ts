@@ -13,10 +13,10 @@
  * are disjoint. Admins (--admin), HSM admins and grants name users in the same scheme.
  */
 
+import { EVERY_USER } from '../access/operation-types';
+
 export const JWT_PREFIX = 'jwt:';
 export const CERTIFICATE_PREFIX = 'cert:';
-/** What grants and admin lists read as "every user"; no method may produce it as a name. */
-const EVERY_USER = '*';
 
 export function jwtUserName(claim: string): string {
   return JWT_PREFIX + claim;
