@@ -15,7 +15,7 @@
  *   [auth]             jwt_issuer_uri, jwks_uri, jwt_audience (Cosmian 4's names; one issuer, so a
  *                      list may hold one entry)
  * and p11kms's own: workers, log_level, [db] database (the SQLite file itself), [auth]
- * api_tokens_file and api_tokens (["user:token", …]), and
+ * api_tokens_file, api_tokens (["user:token", …]) and admins (the audit's readers, as --admin), and
  *   [limits]           max_request_bytes, max_connections, max_concurrent_requests,
  *                      headers_timeout_ms, request_timeout_ms, idle_timeout_ms
  *
@@ -216,6 +216,7 @@ export function parseServerConfig(text: string, file: string): ServerConfigFile 
     set('jwtAudience', auth.single('jwt_audience'));
     set('apiTokensFile', auth.path('api_tokens_file'));
     set('apiTokens', auth.list('api_tokens'));
+    set('admins', auth.list('admins'));
     auth.done();
   }
 

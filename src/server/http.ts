@@ -12,8 +12,32 @@ import type { Authenticator } from './auth/authenticator';
 import { isAuthenticated } from './auth/outcome';
 import { sendAuthFailure } from './auth/reply';
 import { ConcurrencyGate, DEFAULT_LIMITS, httpTimeoutOptions, withDefaults, type ServerLimits } from './limits';
+import { isBadTarget, parseRequestTarget } from './request-target';
 
 export const MAX_BODY_BYTES = DEFAULT_LIMITS.maxRequestBytes;
+/** A grant or revocation is a few hundred bytes of JSON; more is not a grant. */
+export const MAX_ACCESS_BODY_BYTES = 64 * 1024;
+
+const TEXT = 'text/plain; charset=utf-8';
+const JSON_TYPE = 'application/json';
+const BINARY_TYPE = 'application/octet-stream';
+
+/**
+ * The body types each POST route reads. Anything else is 415 before the body is read: the types
+ * a web page may send cross-origin without a CORS preflight (form-encoded, multipart,
+ * text/plain) are never among them, so no page a KMS user visits can post to the KMS.
+ */
+const BODY_TYPES: Readonly<Record<string, readonly string[]>> = {
+  '/kmip/2_1': [JSON_TYPE],
+  '/kmip': [JSON_TYPE, BINARY_TYPE],
+  '/access/grant': [JSON_TYPE],
+  '/access/revoke': [JSON_TYPE],
+};
+
+/** `application/json; charset=utf-8` → `application/json`; '' when absent. */
+function mediaType(header: string | undefined): string {
+  return (header ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}
 
 /** Cosmian's fixed reply when not even an error ResponseMessage can be built. */
 const TTLV_ERROR_RESPONSE = Buffer.from(
@@ -63,6 +87,7 @@ function readBody(req: http.IncomingMessage, maxBytes: number): Promise<Buffer> 
   });
 }
 
+/** Every answer's type is the one given: nosniff (set on every response) stops a browser from reading an error as HTML. */
 function send(res: http.ServerResponse, status: number, contentType: string, body: string | Buffer, headers: http.OutgoingHttpHeaders = {}): void {
   if (res.headersSent) return;
   res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), ...headers });
@@ -73,13 +98,14 @@ function send(res: http.ServerResponse, status: number, contentType: string, bod
 function sendError(res: http.ServerResponse, e: unknown): void {
   const err = asKmipError(e);
   const status = err.httpStatus;
-  send(res, status, 'text/html; charset=utf-8', status >= 500 ? 'Internal server error' : err.toText());
+  send(res, status, TEXT, status >= 500 ? 'Internal server error' : err.toText());
 }
 
 export function createKmipHttpServer(endpoint: KmipEndpoint, opts: HttpOptions, log: Logger): http.Server {
   const limits = withDefaults(opts.limits ?? {});
   const gate = new ConcurrencyGate(limits.maxConcurrentRequests);
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
     route(req, res).catch((e: unknown) => {
       log.error('request failed', { url: req.url, message: e instanceof Error ? e.message : String(e) });
       sendError(res, e);
@@ -87,7 +113,15 @@ export function createKmipHttpServer(endpoint: KmipEndpoint, opts: HttpOptions, 
   };
 
   async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
+    const target = parseRequestTarget(req.url ?? '');
+    // Refused, not normalised: the route matched must be the route served (request-target.ts).
+    if (isBadTarget(target)) return send(res, 400, TEXT, `Invalid_Message: ${target.problem}`, { Connection: 'close' });
+    const { path, query } = target;
+    // The same 415 whoever asks: a browser's form post is refused before its credential (a client certificate, say) is looked at.
+    const bodyTypes = req.method === 'POST' ? BODY_TYPES[path] : undefined;
+    if (bodyTypes && !bodyTypes.includes(mediaType(req.headers['content-type']))) {
+      return send(res, 415, TEXT, `Invalid_Message: Unsupported content type: ${path} takes ${bodyTypes.join(' or ')}`, { Accept: bodyTypes.join(', '), Connection: 'close' });
+    }
     if (req.method === 'GET' && path === '/version') return send(res, 200, 'application/json', JSON.stringify(SERVER_VERSION));
     if (req.method === 'GET' && path === '/health') return send(res, 200, 'application/json', JSON.stringify({ status: 'UP' }));
     if (req.method === 'GET' && path === '/hsm/status') {
@@ -95,12 +129,13 @@ export function createKmipHttpServer(endpoint: KmipEndpoint, opts: HttpOptions, 
       if ((await userOf(req, res)) === undefined) return;
       return send(res, 200, 'application/json', JSON.stringify(opts.hsmStatus?.() ?? []));
     }
-    if (opts.access && AccessApi.serves(req.method, path)) return accessRoute(opts.access, req, res);
+    if (opts.access && AccessApi.serves(req.method, path)) return accessRoute(opts.access, req, res, path, query);
+    // No CORS: no route answers OPTIONS, and no response carries Access-Control-Allow-*.
     if (req.method !== 'POST' || (path !== '/kmip/2_1' && path !== '/kmip')) {
-      return send(res, 404, 'text/html; charset=utf-8', `Route not found: ${req.method} ${path}`);
+      return send(res, 404, TEXT, `Route not found: ${req.method} ${path}`);
     }
     // Refused before anything is read or checked: an overloaded server answers at once, and a flood queues nowhere.
-    if (!gate.tryEnter()) return send(res, 503, 'text/plain; charset=utf-8', 'Server_Limit_Exceeded: too many requests in progress; retry later', { 'Retry-After': 1, Connection: 'close' });
+    if (!gate.tryEnter()) return send(res, 503, TEXT, 'Server_Limit_Exceeded: too many requests in progress; retry later', { 'Retry-After': 1, Connection: 'close' });
     try {
       const user = await userOf(req, res);
       if (user === undefined) return;
@@ -108,11 +143,11 @@ export function createKmipHttpServer(endpoint: KmipEndpoint, opts: HttpOptions, 
       try {
         body = await readBody(req, limits.maxRequestBytes);
       } catch (e) {
-        if (e instanceof BodyTooLarge) return send(res, 413, 'text/html; charset=utf-8', `Invalid_Message: request body larger than ${limits.maxRequestBytes} bytes`, { Connection: 'close' });
+        if (e instanceof BodyTooLarge) return send(res, 413, TEXT, `Invalid_Message: request body larger than ${limits.maxRequestBytes} bytes`, { Connection: 'close' });
         throw e;
       }
       if (path === '/kmip/2_1') return await kmip21(body, user, res);
-      return await kmipByContentType(req.headers['content-type'] ?? '', body, user, res);
+      return await kmipByContentType(mediaType(req.headers['content-type']), body, user, res);
     } finally {
       gate.leave();
     }
@@ -133,12 +168,21 @@ export function createKmipHttpServer(endpoint: KmipEndpoint, opts: HttpOptions, 
   }
 
   /** Grants and audit: the same caller as KMIP (userOf); a refusal goes out as "Reason: message". */
-  async function accessRoute(access: AccessApi, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  async function accessRoute(access: AccessApi, req: http.IncomingMessage, res: http.ServerResponse, path: string, query: URLSearchParams): Promise<void> {
     const user = await userOf(req, res);
     if (user === undefined) return;
-    const body = req.method === 'POST' ? await readBody(req, limits.maxRequestBytes) : Buffer.alloc(0);
+    const maxBytes = Math.min(limits.maxRequestBytes, MAX_ACCESS_BODY_BYTES);
+    let body: Buffer = Buffer.alloc(0);
+    if (req.method === 'POST') {
+      try {
+        body = await readBody(req, maxBytes);
+      } catch (e) {
+        if (e instanceof BodyTooLarge) return send(res, 413, TEXT, `Invalid_Message: request body larger than ${maxBytes} bytes`, { Connection: 'close' });
+        throw e;
+      }
+    }
     try {
-      const answer = await access.handle(req.method ?? 'GET', req.url ?? '/', user, body);
+      const answer = await access.handle(req.method ?? 'GET', path, query, user, body);
       send(res, answer.status, 'application/json', JSON.stringify(answer.json));
     } catch (e) {
       if (!(e instanceof KmipError)) throw e; // logged by the route's catch
@@ -161,12 +205,13 @@ export function createKmipHttpServer(endpoint: KmipEndpoint, opts: HttpOptions, 
     }
   }
 
+  /** `contentType` is one of BODY_TYPES['/kmip'], checked before the body was read. */
   async function kmipByContentType(contentType: string, body: Buffer, user: string, res: http.ServerResponse): Promise<void> {
-    if (contentType === 'application/octet-stream') {
+    if (contentType === BINARY_TYPE) {
       send(res, 200, 'application/octet-stream', await runBinary(endpoint, body, user, log));
       return;
     }
-    if (contentType === 'application/json') {
+    if (contentType === JSON_TYPE) {
       let request: TtlvNode;
       try {
         request = decodeJsonText(body.toString('utf8'));
@@ -176,7 +221,7 @@ export function createKmipHttpServer(endpoint: KmipEndpoint, opts: HttpOptions, 
       send(res, 200, 'application/json', encodeJsonText(await endpoint.runMessage(request, user)));
       return;
     }
-    send(res, 422, 'text/html; charset=utf-8', 'Invalid_Message: Unsupported content type');
+    send(res, 415, TEXT, 'Invalid_Message: Unsupported content type');
   }
 
   // Slow or stalled clients must not hold connections forever: Node drops a request whose headers or body are late.

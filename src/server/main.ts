@@ -17,6 +17,7 @@ import { HsmRegistry } from './hsm/hsm-registry';
 import type { KeyCacheOptions } from '../hsm/key-cache';
 import { Authenticator } from './auth/authenticator';
 import { authSettings, withHashedTokens, type AuthOptions } from './auth/options';
+import { checkAdminNames } from './auth/user-names';
 import type { ServerLimits } from './limits';
 
 /** Authentication (src/server/auth/options.ts) and limits (src/server/limits.ts) are flat, as their flags are. */
@@ -37,7 +38,10 @@ export interface ServerOptions extends AuthOptions, ServerLimits {
   logLevel?: LogLevel;
   /** The user of every request when no authentication is configured. */
   defaultUser?: string;
-  /** Users who may read the audit (GET /audit, `p11kms audit`); "*" for everyone. Default ['admin']. */
+  /**
+   * Users who may read the audit (GET /audit, `p11kms audit`), named as their method names them
+   * (alice, jwt:ops@example.com, cert:ops; auth/user-names.ts); "*" for everyone. Default ['admin'].
+   */
   admins?: string[];
   /** HSM instances (src/server/hsm/hsm-config.ts), opened at start; a wrong PIN fails the start. */
   hsm?: HsmInstanceConfig[];
@@ -67,6 +71,8 @@ export interface RunningServer {
 
 export const DEFAULT_PORT = 9998;
 export const DEFAULT_HOST = '127.0.0.1';
+/** The audit's reader when --admin is not given: the default user, or the API-token user "admin". */
+const DEFAULT_ADMIN = 'admin';
 
 export function defaultDataDir(): string {
   return process.env['P11KMS_DATA_DIR'] ?? join(homedir(), '.local', 'share', 'p11kms');
@@ -126,6 +132,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   let port: number;
   try {
     checkKek(opts, hsm);
+    const admins = opts.admins ?? [DEFAULT_ADMIN];
+    checkAdminNames(admins);
     store = await openStore(resolveDbPath(opts));
     const audit = new AuditTrail(store, log);
     const endpoint = new KmipEndpoint(store, log, audit, hsm, opts.keyEncryptionKey);
@@ -135,7 +143,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     const settings = authSettings(opts, httpsClientCerts);
     const auth = Authenticator.configured(settings) ? new Authenticator(settings) : undefined;
     const httpTls = tls && clientCa ? { ...tls, ca: clientCa, requestCert: true } : tls;
-    http = createKmipHttpServer(endpoint, { ...(httpTls ? { tls: httpTls } : {}), defaultUser: opts.defaultUser ?? 'admin', ...(auth ? { auth } : {}), limits: opts, hsmStatus: () => hsm?.status() ?? [], access: new AccessApi(store, audit, opts.admins ?? ['admin']) }, log);
+    http = createKmipHttpServer(endpoint, { ...(httpTls ? { tls: httpTls } : {}), defaultUser: opts.defaultUser ?? 'admin', ...(auth ? { auth } : {}), limits: opts, hsmStatus: () => hsm?.status() ?? [], access: new AccessApi(store, audit, admins) }, log);
     port = await listen(http, opts.port ?? DEFAULT_PORT, host);
     if (opts.socketPort !== undefined) {
       if (!tls || !clientCa) throw new Error('--socket-port needs --tls-cert, --tls-key and --client-ca');
@@ -192,8 +200,9 @@ export async function serve(opts: ServerOptions): Promise<void> {
   } else checkKek(opts, undefined);
   // Workers run worker.js with no inherited -e/--eval, whatever started the primary.
   cluster.setupPrimary({ exec: join(__dirname, 'worker.js'), execArgv: process.execArgv.filter((a, i, all) => !isEvalFlag(a) && !isEvalFlag(all[i - 1] ?? '')) });
-  // Checked here, so a bad tokens file or token stops `serve` rather than every worker.
+  // Checked here, so a bad tokens file, token or admin name stops `serve` rather than every worker.
   new Authenticator(authSettings(opts, false));
+  checkAdminNames(opts.admins ?? []);
   const env = { P11KMS_WORKER_OPTIONS: JSON.stringify(withHashedTokens(opts)) };
   let stopping = false;
   for (let i = 0; i < workers; i++) cluster.fork(env);

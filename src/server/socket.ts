@@ -3,6 +3,7 @@ import type { KmipEndpoint } from './endpoint';
 import type { Logger } from './logger';
 import { runBinary } from './http';
 import { withDefaults, type ServerLimits } from './limits';
+import { certificateCommonName, certificateUserName } from './auth/user-names';
 
 export interface SocketOptions {
   cert: Buffer;
@@ -14,9 +15,10 @@ export interface SocketOptions {
 
 /**
  * KMIP binary TTLV over TLS (the port 5696 convention). Every client presents a certificate
- * signed by the configured CA; its CN is the user. Messages are framed by the TTLV header:
- * 8 bytes, the length in bytes 4–7, then the body; requests on one connection run in order,
- * so a connection has at most one request in flight and maxConnections bounds the work queued.
+ * signed by the configured CA; `cert:<CN>` is the user, as on HTTPS (auth/user-names.ts).
+ * Messages are framed by the TTLV header: 8 bytes, the length in bytes 4–7, then the body;
+ * requests on one connection run in order, so a connection has at most one request in flight
+ * and maxConnections bounds the work queued.
  */
 export function createKmipSocketServer(endpoint: KmipEndpoint, opts: SocketOptions, log: Logger): tls.Server {
   const limits = withDefaults(opts.limits ?? {});
@@ -32,12 +34,13 @@ export function createKmipSocketServer(endpoint: KmipEndpoint, opts: SocketOptio
   });
   server.on('secureConnection', (socket) => {
     const peer = socket.getPeerCertificate();
-    const user = peer && peer.subject && typeof peer.subject.CN === 'string' ? peer.subject.CN : undefined;
-    if (!user) {
-      log.warn('socket client without a certificate CN', { remote: socket.remoteAddress });
+    const cn = peer && peer.subject ? certificateCommonName(peer.subject.CN) : undefined;
+    if (cn === undefined) {
+      log.warn('socket client certificate without exactly one CN', { remote: socket.remoteAddress });
       socket.destroy();
       return;
     }
+    const user = certificateUserName(cn);
     socket.setTimeout(limits.idleTimeoutMs, () => socket.destroy());
     let buffered: Buffer = Buffer.alloc(0);
     let busy = false;

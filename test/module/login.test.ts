@@ -7,6 +7,7 @@ import { makeTestPki } from '../support/pki';
 import { startTestServer } from '../support/server';
 import { freePort, moduleEnv, pkcs11Tool, startModuleFixture, writeSlotConfig, type ModuleFixture } from '../support/module';
 import { KmipClient } from '../../src/kmip/client';
+import { startIssuer } from '../support/jwt-issuer';
 
 /**
  * login = "pin-unlocks-key": the PIN is the passphrase of the client key that opens the
@@ -89,4 +90,28 @@ t.test('the PIN is the bearer token, checked by the KMS at C_Login', async (t) =
   const down = await pkcs11Tool(f, ['--login', '--pin', token, '-O']);
   t.not(down.code, 0, 'an unreachable KMS fails the login');
   t.match(down.stderr, /CKR_DEVICE_ERROR/, 'with CKR_DEVICE_ERROR, not CKR_PIN_INCORRECT');
+});
+
+/**
+ * login = "pin-is-token" with a JWT as the PIN: the module's user is the token's jwt:<verified
+ * email>, the same user as any client with a token of that email, and not the API-token user
+ * spelt like the email (issue 11 item 3).
+ */
+t.test('the PIN is a JWT: the user is jwt:<verified email>, apart from API-token users', async (t) => {
+  const issuer = await startIssuer(t);
+  const danaApiToken = 'dana-api-token-4b2e90c1d7';
+  const f = await startModuleFixture(t, { login: 'pin-is-token', label: 'jwt' }, { jwtIssuerUri: issuer.base, apiTokens: [`dana@example.com:${danaApiToken}`] });
+  const jwt = await issuer.sign({ sub: 'u-7', email: 'dana@example.com', email_verified: true }, { expiresIn: '10m' });
+
+  const made = await pkcs11Tool(f, ['--login', '--pin', jwt, '--keygen', '--key-type', 'AES:32', '--label', 'dana-key', '--id', '0d']);
+  t.equal(made.code, 0, `a JWT logs in: ${made.stderr}`);
+  const asJwt = new KmipClient({ url: f.server.url, accessToken: await issuer.sign({ sub: 'u-8', email: 'dana@example.com', email_verified: true }) });
+  const asApiToken = new KmipClient({ url: f.server.url, accessToken: danaApiToken });
+  t.teardown(() => Promise.all([asJwt.close(), asApiToken.close()]));
+  const [uid] = await asJwt.locate({ name: 'dana-key' });
+  t.ok(uid, 'another JWT with the same verified email owns the key the module made');
+  t.same(await asApiToken.locate({ name: 'dana-key' }), [], 'the API-token user named dana@example.com does not see it');
+  await asJwt.rest('POST', '/access/grant', { unique_identifier: uid, user_id: 'dana@example.com', operation_types: ['get'] });
+  t.same(await asApiToken.locate({ name: 'dana-key' }), [uid], 'until jwt:dana@example.com grants it to that user');
+  t.notOk(readFileSync(f.logPath, 'utf8').includes(jwt), 'the JWT never reaches the module log');
 });

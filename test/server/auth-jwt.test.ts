@@ -1,55 +1,11 @@
 import t from 'tap';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, SignJWT, type JWTPayload, type KeyLike } from 'jose';
+import { generateKeyPair } from 'jose';
 import { KmipClient } from '../../src/kmip/client';
 import { startTestServer, type TestServer } from '../support/server';
 import { reasonOf } from '../support/client';
+import { startIssuer } from '../support/jwt-issuer';
 
-/**
- * Bearer JWTs against a real local issuer: an HTTP server in this test that serves an OIDC
- * discovery document and a JWKS of a key generated here.
- */
-
-interface Issuer {
-  base: string;
-  /** An issuer that serves only <base>/plain/.well-known/jwks.json, without discovery. */
-  plainBase: string;
-  sign(claims: JWTPayload, opts?: { key?: KeyLike; iss?: string; aud?: string; expiresIn?: string | number }): Promise<string>;
-  jwksFetches: number;
-}
-
-async function startIssuer(t: { teardown(fn: () => unknown): void }): Promise<Issuer> {
-  const { publicKey, privateKey } = await generateKeyPair('ES256');
-  const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
-  const issuer: Issuer = { base: '', plainBase: '', jwksFetches: 0, sign: async () => '' };
-  const server: Server = createServer((req, res) => {
-    const json = (body: unknown): void => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
-    };
-    if (req.url === '/realm/.well-known/openid-configuration') return json({ issuer: issuer.base, jwks_uri: `${issuer.base}/certs` });
-    if (req.url === '/realm/certs' || req.url === '/plain/.well-known/jwks.json') {
-      issuer.jwksFetches++;
-      return json({ keys: [jwk] });
-    }
-    res.writeHead(404);
-    res.end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  issuer.base = `${origin}/realm`;
-  issuer.plainBase = `${origin}/plain`;
-  issuer.sign = (claims, opts = {}) => new SignJWT(claims)
-    .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
-    .setIssuer(opts.iss ?? issuer.base)
-    .setAudience(opts.aud ?? 'p11kms')
-    .setIssuedAt()
-    .setExpirationTime(opts.expiresIn ?? '5m')
-    .sign(opts.key ?? privateKey);
-  return issuer;
-}
+/** Bearer JWTs against a real local issuer (test/support/jwt-issuer.ts). */
 
 async function answer(server: TestServer, token: string): Promise<{ status: number; text: string; retryAfter: string | null }> {
   const res = await fetch(`${server.url}/kmip/2_1`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ tag: 'Query', value: [] }) });
@@ -58,7 +14,7 @@ async function answer(server: TestServer, token: string): Promise<{ status: numb
 
 const b64url = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
 
-t.test('JWTs from the issuer (found by OIDC discovery) authenticate; the user is email, else sub', async (t) => {
+t.test('JWTs from the issuer (found by OIDC discovery) authenticate; the user is jwt:<verified email>, else jwt:<sub>', async (t) => {
   const issuer = await startIssuer(t);
   const server = await startTestServer(t, { jwtIssuerUri: issuer.base, jwtAudience: 'p11kms' });
   const clientFor = (token: string): KmipClient => {
@@ -66,12 +22,17 @@ t.test('JWTs from the issuer (found by OIDC discovery) authenticate; the user is
     t.teardown(() => c.close());
     return c;
   };
-  const dana = clientFor(await issuer.sign({ sub: 'u-1', email: 'dana@example.com' }));
+  const dana = clientFor(await issuer.sign({ sub: 'u-1', email: 'dana@example.com', email_verified: true }));
   const sub = clientFor(await issuer.sign({ sub: 'u-2' }));
-  const danaAgain = clientFor(await issuer.sign({ sub: 'u-3', email: 'dana@example.com' }));
+  const danaAgain = clientFor(await issuer.sign({ sub: 'u-3', email: 'dana@example.com', email_verified: true }));
+  const unverified = clientFor(await issuer.sign({ sub: 'u-4', email: 'dana@example.com' }));
+  const u4 = clientFor(await issuer.sign({ sub: 'u-4' }));
   const uid = await dana.create({ algorithm: 'AES', length: 256 });
-  t.ok((await danaAgain.locate()).includes(uid), 'another token with the same email is the same user, whatever its sub');
+  t.ok((await danaAgain.locate()).includes(uid), 'another token with the same verified email is the same user, whatever its sub');
   t.notOk((await sub.locate()).includes(uid), 'a token without email is its sub, another user');
+  const u4Key = await unverified.create({ algorithm: 'AES', length: 128 });
+  t.notOk((await unverified.locate()).includes(uid), 'an unverified email is not the user');
+  t.ok((await u4.locate()).includes(u4Key), 'the token with an unverified email is its sub');
   t.equal(issuer.jwksFetches, 1, 'the JWKS is fetched once and cached');
 });
 

@@ -7,9 +7,9 @@ import { makeTestPki } from '../support/pki';
 import { startTestServer } from '../support/server';
 import { reasonOf } from '../support/client';
 
-/** HTTPS with --client-ca: a certificate that CA signed authenticates as its CN; a bearer token still works. */
+/** HTTPS with --client-ca: a certificate that CA signed authenticates as cert:<CN>; a bearer token still works. */
 
-t.test('mutual TLS on HTTPS: the certificate CN is the user', async (t) => {
+t.test('mutual TLS on HTTPS: cert:<the certificate CN> is the user', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'p11kms-mtls-'));
   const otherDir = mkdtempSync(join(tmpdir(), 'p11kms-mtls-other-'));
   t.teardown(() => [dir, otherDir].forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -33,6 +33,9 @@ t.test('mutual TLS on HTTPS: the certificate CN is the user', async (t) => {
   t.equal(await reasonOf(impostor.locate()), 'Authentication_Not_Successful', 'the same CN from another CA: 401');
   t.notOk((await hana.locate()).includes(uid), 'a bearer token works on the same port, as its own user');
   t.notOk((await hanaWithForeignCert.locate()).includes(uid), 'a token decides the user whatever certificate comes with it');
+  const hanaKey = await hana.create({ algorithm: 'AES', length: 128 });
+  await hana.rest('POST', '/access/grant', { unique_identifier: hanaKey, user_id: 'cert:gus', operation_types: ['get'] });
+  t.equal((await gus.get(hanaKey)).bytes?.length, 16, 'the certificate user is cert:gus: a grant to that name reaches it');
 
   const res = await fetch(server.url.replace('https:', 'http:') + '/health').then(() => 'answered', () => 'refused');
   t.equal(res, 'refused', 'still HTTPS only');

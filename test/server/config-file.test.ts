@@ -170,6 +170,7 @@ jwks_uri = "https://idp.example.com/realms/kms/certs"
 jwt_audience = ["kms"]
 api_tokens_file = "tokens"
 api_tokens = ["ops:ops-token"]
+admins = ["ops", "jwt:sec@example.com", "cert:auditor"]
 [limits]
 max_request_bytes = 1048576
 max_connections = 500
@@ -180,7 +181,7 @@ idle_timeout_ms = 60000
 `);
   t.same(options, {
     jwtIssuerUri: 'https://idp.example.com/realms/kms', jwksUri: 'https://idp.example.com/realms/kms/certs', jwtAudience: 'kms',
-    apiTokensFile: '/etc/p11kms/tokens', apiTokens: ['ops:ops-token'],
+    apiTokensFile: '/etc/p11kms/tokens', apiTokens: ['ops:ops-token'], admins: ['ops', 'jwt:sec@example.com', 'cert:auditor'],
     maxRequestBytes: 1048576, maxConnections: 500, maxConcurrentRequests: 64, headersTimeoutMs: 5000, requestTimeoutMs: 30000, idleTimeoutMs: 60000,
   });
   t.throws(() => parse('[auth]\njwt_issuer_uri = ["https://a", "https://b"]'), { message: /auth\.jwt_issuer_uri must be one value/ });

@@ -3,6 +3,7 @@ import { AuditTrail } from '../audit';
 import type { AuditQuery, ObjectStore } from '../store/store';
 import { GrantService, parseAccess } from './grants';
 import { EVERY_USER } from './operation-types';
+import { userNameProblem } from '../auth/user-names';
 
 export const DEFAULT_AUDIT_LIMIT = 100;
 export const MAX_AUDIT_LIMIT = 10_000;
@@ -14,8 +15,8 @@ export interface RestAnswer {
 
 /**
  * The JSON routes beside KMIP: Cosmian's /access/* (grant, revoke, list, owned, obtained) and
- * p11kms's /audit. http.ts resolves the caller and reads the body; this answers, or throws a
- * KmipError that http.ts sends as "Reason: message".
+ * p11kms's /audit. http.ts checks the request target (request-target.ts), resolves the caller
+ * and reads the body; this answers, or throws a KmipError that http.ts sends as "Reason: message".
  */
 export class AccessApi {
   private readonly grants: GrantService;
@@ -30,14 +31,14 @@ export class AccessApi {
     return false;
   }
 
-  async handle(method: string, url: string, user: string, body: Buffer): Promise<RestAnswer> {
-    const { pathname, searchParams } = new URL(url, 'http://kms');
+  /** `pathname` as checked by parseRequestTarget: never normalised again here, so the route served is the route matched. */
+  async handle(method: string, pathname: string, searchParams: URLSearchParams, user: string, body: Buffer): Promise<RestAnswer> {
     try {
       if (method === 'POST') return await this.change(pathname === '/access/grant' ? 'Grant' : 'RevokeGrant', user, body);
       if (pathname === '/access/owned') return ok(await this.grants.owned(user));
       if (pathname === '/access/obtained') return ok(await this.grants.obtained(user));
       if (pathname === '/audit') return ok(await this.readAudit(user, searchParams));
-      return ok(await this.grants.list(user, decodeURIComponent(pathname.slice('/access/list/'.length))));
+      return ok(await this.grants.list(user, uidInPath(pathname.slice('/access/list/'.length))));
     } catch (e) {
       throw withStatus(e);
     }
@@ -52,6 +53,9 @@ export class AccessApi {
       throw new KmipError('Invalid_Message', 'the body is not JSON');
     }
     const access = parseAccess(json);
+    // A grantee no authentication method can produce (say JWT:dana, a typo of jwt:dana) would be a grant to nobody.
+    const problem = userNameProblem(access.user);
+    if (problem !== undefined) throw new KmipError('Invalid_Field', `user_id: ${problem}`);
     try {
       if (operation === 'Grant') await this.grants.grant(user, access);
       else await this.grants.revoke(user, access);
@@ -93,6 +97,14 @@ export function auditQuery(params: URLSearchParams): AuditQuery {
     q.limit = n;
   }
   return q;
+}
+
+function uidInPath(encoded: string): string {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    throw new KmipError('Invalid_Message', 'the UID in the path has a malformed percent-encoding');
+  }
 }
 
 function ok(json: unknown): RestAnswer {

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { apiTokenNameProblem } from './user-names';
 
 /**
  * Static API tokens. Only SHA-256 digests are kept, in memory and in the tokens file
@@ -69,6 +70,8 @@ function fromPair(pair: string): Entry {
   const token = pair.slice(colon + 1);
   // The message names the user only: the token must not reach a log or a terminal.
   if (colon <= 0 || token.length === 0) throw new Error(`--api-token must be <user>:<token>${colon > 0 ? ` (user ${user} has an empty token)` : ''}`);
+  const problem = apiTokenNameProblem(user);
+  if (problem !== undefined) throw new Error(`--api-token: ${problem}`);
   return { user, digest: sha256(token) };
 }
 
@@ -77,5 +80,9 @@ function fromDigestLine(line: string, where: string): Entry | undefined {
   if (text === '' || text.startsWith('#')) return undefined;
   const match = /^(\S+)\s+([0-9a-fA-F]{64})$/.exec(text);
   if (!match) throw new Error(`${where}: expected "<user> <sha256 of the token, 64 hex digits>"`);
-  return { user: match[1] as string, digest: Buffer.from(match[2] as string, 'hex') };
+  const user = match[1] as string;
+  // Another method's name (jwt:…, cert:…) in the tokens file would let a token act as that user.
+  const problem = apiTokenNameProblem(user);
+  if (problem !== undefined) throw new Error(`${where}: ${problem}`);
+  return { user, digest: Buffer.from(match[2] as string, 'hex') };
 }

@@ -3,6 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import { ApiTokens } from './api-tokens';
 import { JwtVerifier, type JwtSettings } from './jwt';
 import type { AuthOutcome } from './outcome';
+import { certificateCommonName, certificateUserName } from './user-names';
 
 export interface AuthSettings {
   /** `user:token` pairs (--api-token). */
@@ -20,7 +21,7 @@ export interface AuthSettings {
  * Who sent an HTTP request. A bearer token is an API token or, when it has a JWT's shape
  * and an issuer is configured, a JWT; a request with a bearer token stands or falls by it,
  * whatever certificate came with it. Without one, a client certificate signed by the
- * configured CA names the user.
+ * configured CA names the user. Each method names users in its own namespace (user-names.ts).
  */
 export class Authenticator {
   private readonly tokens: ApiTokens;
@@ -65,8 +66,7 @@ function clientCertificateUser(socket: TLSSocket): AuthOutcome {
   const cert = socket.getPeerCertificate();
   if (!cert || Object.keys(cert).length === 0) return { status: 401, reason: 'authentication required: a client certificate or Authorization: Bearer <token>' };
   if (!socket.authorized) return { status: 401, reason: 'the client certificate is not signed by the trusted CA' };
-  const cn = cert.subject?.CN;
-  const user = Array.isArray(cn) ? cn[0] : cn;
-  if (typeof user !== 'string' || user.length === 0) return { status: 401, reason: 'the client certificate has no CN' };
-  return { user, method: 'client-certificate' };
+  const cn = certificateCommonName(cert.subject?.CN);
+  if (cn === undefined) return { status: 401, reason: 'the client certificate must have exactly one CN' };
+  return { user: certificateUserName(cn), method: 'client-certificate' };
 }

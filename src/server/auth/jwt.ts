@@ -1,5 +1,6 @@
-import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { AuthOutcome } from './outcome';
+import { jwtUserName } from './user-names';
 
 export interface JwtSettings {
   /** The `iss` every token must carry, e.g. https://idp.example.com/realms/kms. */
@@ -19,7 +20,9 @@ const CLOCK_TOLERANCE_S = 30;
 /**
  * Bearer JWTs signed by an OIDC issuer. The keys are fetched on first use and cached by
  * jose (re-fetched when a token names an unknown `kid`, so issuer key rotation needs no
- * restart). The user is the `email` claim, as Cosmian takes it, else `sub`.
+ * restart). The user is `jwt:` and the `email` claim when the issuer says it is verified,
+ * else `jwt:` and `sub` (user-names.ts): an unverified email is whatever the user typed at the
+ * issuer, so it names nobody here. A token must carry `exp`: one without would be good forever.
  */
 export class JwtVerifier {
   private keys: Promise<JWTVerifyGetKey> | undefined;
@@ -39,9 +42,10 @@ export class JwtVerifier {
         ...(this.settings.audience !== undefined ? { audience: this.settings.audience } : {}),
         algorithms: ALGORITHMS,
         clockTolerance: CLOCK_TOLERANCE_S,
+        requiredClaims: ['exp'],
       });
-      const user = nonEmpty(payload['email']) ?? nonEmpty(payload.sub);
-      return user !== undefined ? { user, method: 'jwt' } : { status: 401, reason: 'the token has neither an email nor a sub claim' };
+      const claim = verifiedEmail(payload) ?? nonEmpty(payload.sub);
+      return claim !== undefined ? { user: jwtUserName(claim), method: 'jwt' } : { status: 401, reason: 'the token has neither a verified email nor a sub claim' };
     } catch (e) {
       return rejection(e);
     }
@@ -70,6 +74,12 @@ export class JwtVerifier {
   }
 }
 
+/** `email` when `email_verified` is true (some issuers, e.g. Cognito, send the string "true"). */
+function verifiedEmail(payload: JWTPayload): string | undefined {
+  const verified = payload['email_verified'];
+  return verified === true || verified === 'true' ? nonEmpty(payload['email']) : undefined;
+}
+
 function nonEmpty(v: unknown): string | undefined {
   return typeof v === 'string' && v.length > 0 ? v : undefined;
 }
@@ -77,6 +87,7 @@ function nonEmpty(v: unknown): string | undefined {
 /** Fixed words per failure: jose's messages are safe today, but nothing of the token may ever be echoed. */
 function rejection(e: unknown): AuthOutcome {
   if (e instanceof errors.JWTExpired) return { status: 401, reason: 'the token has expired' };
+  if (e instanceof errors.JWTClaimValidationFailed && e.claim === 'exp' && e.reason === 'missing') return { status: 401, reason: 'the token has no exp claim; tokens that never expire are refused' };
   if (e instanceof errors.JWTClaimValidationFailed) return { status: 401, reason: `the token's ${e.claim} claim is not accepted` };
   if (e instanceof errors.JWSSignatureVerificationFailed) return { status: 401, reason: 'the token signature does not verify' };
   if (e instanceof errors.JOSEAlgNotAllowed) return { status: 401, reason: 'the token signature algorithm is not accepted' };
