@@ -24,6 +24,10 @@ t.test('[[hsm_instances]]: hsm::<model>, then hsm::<model>_1; both forms togethe
   t.same(instances[3]?.admins, ['admin'], 'admin by default');
   t.throws(() => hsmInstances({}, [{ model: 'softhsm2', slots: [1], passwords: ['a'], pin: 'x' }]), /unknown key pin/);
   t.throws(() => hsmInstances({}, [{ model: 'softhsm2', slots: [], passwords: [] }]), /no slots/);
+  // Admins are named as the authentication methods name users (src/server/auth/user-names.ts).
+  t.throws(() => hsmInstances({ slots: ['1'], passwords: ['x'], admins: ['JWT:ops'] }), /hsm admin JWT:ops: .*names no user/);
+  t.throws(() => hsmInstances({}, [{ model: 'softhsm2', slots: [1], passwords: ['a'], admins: ['cert:'] }]), /must be followed by a name/);
+  t.same(hsmInstances({ slots: ['1'], passwords: ['x'], admins: ['jwt:ops@example.com', 'cert:ops', 'alice'] })[0]?.admins, ['jwt:ops@example.com', 'cert:ops', 'alice']);
 
   const flat = routeHsmUid('hsm::3::kek', instances);
   t.same([flat?.instance.prefix, flat?.slot, flat?.label], ['hsm', 3, 'kek']);

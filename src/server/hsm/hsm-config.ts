@@ -15,6 +15,7 @@
  * the login. Admins ("*" for everyone) may create and destroy HSM keys.
  */
 
+import { userNameProblem } from '../auth/user-names';
 import { HSM_MODELS, isHsmModel, type HsmModel } from '../../hsm/profiles';
 
 export interface HsmSlotConfig {
@@ -115,6 +116,13 @@ export function hsmInstances(flat: FlatHsmSettings, tables: readonly InstanceTab
       admins: admins.length ? admins : ['admin'],
     });
   });
+  // An admin spelt as no authentication method names a user would lock every admin out of the HSM.
+  for (const instance of out) {
+    for (const admin of instance.admins) {
+      const problem = userNameProblem(admin);
+      if (problem !== undefined) throw new HsmConfigError(`${instance.prefix} admin ${admin}: ${problem}`);
+    }
+  }
   return out;
 }
 
