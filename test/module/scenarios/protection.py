@@ -8,9 +8,9 @@ s = open_rw(lib)
 LATCHES = [CKA_SENSITIVE, CKA_EXTRACTABLE, CKA_ALWAYS_SENSITIVE, CKA_NEVER_EXTRACTABLE]
 
 
-def aes(label, sensitive, extractable):
+def aes(label, sensitive, extractable, extra=()):
     return s.generateKey([(CKA_CLASS, CKO_SECRET_KEY), (CKA_KEY_TYPE, CKK_AES), (CKA_VALUE_LEN, 32), (CKA_TOKEN, True), (CKA_LABEL, label),
-                          (CKA_SENSITIVE, sensitive), (CKA_EXTRACTABLE, extractable), (CKA_ENCRYPT, True), (CKA_DECRYPT, True)])
+                          (CKA_SENSITIVE, sensitive), (CKA_EXTRACTABLE, extractable), (CKA_ENCRYPT, True), (CKA_DECRYPT, True)] + list(extra))
 
 
 def latches(o):
@@ -60,7 +60,7 @@ def set_attribute_value_only_tightens():
     rv("C_SetAttributeValue CKA_SENSITIVE=FALSE is CKR_ATTRIBUTE_READ_ONLY", rv_of(s.setAttributeValue, k, [(CKA_SENSITIVE, False)]), CKR_ATTRIBUTE_READ_ONLY)
     rv("C_SetAttributeValue CKA_NEVER_EXTRACTABLE=TRUE is CKR_ATTRIBUTE_READ_ONLY", rv_of(s.setAttributeValue, k, [(CKA_NEVER_EXTRACTABLE, True)]), CKR_ATTRIBUTE_READ_ONLY)
     same("nothing changed", latches(k), [True, False, False, False])
-    w = aes("protection wrapper " + RUN, False, True)
+    w = aes("protection wrapper " + RUN, False, True, [(CKA_WRAP, True)])
     rv("C_WrapKey of the now non-extractable key is CKR_KEY_UNEXTRACTABLE", rv_of(s.wrapKey, w, k, mech(CKM_AES_KEY_WRAP_PAD)), CKR_KEY_UNEXTRACTABLE)
 
 
