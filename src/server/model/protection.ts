@@ -94,9 +94,9 @@ function validate(list: AttributeList): void {
  * CKA_NEVER_EXTRACTABLE = base's && !new CKA_EXTRACTABLE).
  */
 export function withInitialProtection(objectType: ObjectType, list: AttributeList, origin: Origin): AttributeList {
-  validate(list);
   let out = LATCHES.reduce((acc, l) => withoutAttr(acc, l.history), list);
   if (!isProtectable(objectType)) return out;
+  validate(out);
   for (const latch of LATCHES) {
     if (origin.kind === 'derived' && isLatched(origin.base.attributes, latch) && !isLatched(out, latch)) {
       out = withAttr(out, T.bool(latch.tag, latch.protective));
@@ -109,10 +109,12 @@ export function withInitialProtection(objectType: ObjectType, list: AttributeLis
 }
 
 /**
- * Refuses an attribute edit that would loosen or delete a latch, and keeps the history
- * attributes the server's: they are carried from `before`, and can only become false.
+ * Refuses an attribute edit that would loosen or delete a latch of a protectable object, and
+ * keeps the history attributes the server's: they are carried from `before`, and can only
+ * become false. On other objects (public keys, certificates) the attributes guard nothing.
  */
-export function withCheckedProtection(before: AttributeList, after: AttributeList): AttributeList {
+export function withCheckedProtection(objectType: ObjectType, before: AttributeList, after: AttributeList): AttributeList {
+  if (!isProtectable(objectType)) return after;
   let out = after;
   for (const latch of LATCHES) {
     if (getAll(before, latch.tag).length > 0 && getAll(after, latch.tag).length === 0) {
@@ -132,6 +134,6 @@ export function withCheckedProtection(before: AttributeList, after: AttributeLis
 }
 
 /** Refuses an attribute whose setting would loosen a latch, before any other check can answer for it. */
-export function checkLatchEdit(before: AttributeList, attr: TtlvNode): void {
-  if (LATCHES.some((l) => l.tag === attr.tag)) withCheckedProtection(before, withAttr(before, attr));
+export function checkLatchEdit(objectType: ObjectType, before: AttributeList, attr: TtlvNode): void {
+  if (LATCHES.some((l) => l.tag === attr.tag)) withCheckedProtection(objectType, before, withAttr(before, attr));
 }

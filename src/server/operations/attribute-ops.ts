@@ -87,7 +87,7 @@ async function saveChanged(ctx: OperationContext, before: ManagedObject, o: Mana
     throw new KmipError('Attribute_Read_Only', `the WrappingKeyLink to an HSM key cannot be added, changed or deleted`);
   }
   // Sensitive only rises and Extractable only falls, whoever asks and by whichever edit (KMIP 1.x ones included).
-  const attributes = withCheckedProtection(before.attributes, o.attributes);
+  const attributes = withCheckedProtection(o.objectType, before.attributes, o.attributes);
   await ctx.save(touch({ ...o, attributes }, ctx.now()));
   return T.struct(response, [T.text('UniqueIdentifier', uid)]);
 }
@@ -101,7 +101,7 @@ export async function addAttribute(p: TtlvStructure, ctx: OperationContext): Pro
   if (tags) return saveChanged(ctx, o, { ...o, tags: objectTags(o.objectType, [...userTags(o), ...tags]) }, 'AddAttributeResponse', uid);
   checkWritable(attr);
   // Adding Extractable=true to a non-extractable key is a loosening first, a duplicate second.
-  checkLatchEdit(o.attributes, attr);
+  checkLatchEdit(o.objectType, o.attributes, attr);
   if (!isMultiValued(attr.tag) && getAll(o.attributes, attr.tag).length > 0) {
     throw new KmipError('Attribute_Single_Valued', `${attr.tag} is already set; use SetAttribute or ModifyAttribute`);
   }
