@@ -28,10 +28,9 @@ interface Latch {
   history: 'AlwaysSensitive' | 'NeverExtractable';
 }
 
-const LATCHES: readonly Latch[] = [
-  { tag: 'Sensitive', absent: false, protective: true, history: 'AlwaysSensitive' },
-  { tag: 'Extractable', absent: true, protective: false, history: 'NeverExtractable' },
-];
+const SENSITIVE: Latch = { tag: 'Sensitive', absent: false, protective: true, history: 'AlwaysSensitive' };
+const EXTRACTABLE: Latch = { tag: 'Extractable', absent: true, protective: false, history: 'NeverExtractable' };
+const LATCHES: readonly Latch[] = [SENSITIVE, EXTRACTABLE];
 
 /** The objects whose value Sensitive and Extractable guard (Get/Export enforce them), and which carry the history. */
 const PROTECTABLE = new Set<ObjectType>(['SymmetricKey', 'PrivateKey', 'SecretData']);
@@ -41,8 +40,8 @@ export function isProtectable(objectType: ObjectType): boolean {
 }
 
 /**
- * How an object came to be, which decides its history attributes (PKCS#11 2.40 §4.9/§4.10 and
- * C_UnwrapKey/C_DeriveKey): a key generated on the KMS starts its history with its initial
+ * How an object came to be, which decides its history attributes (as PKCS#11 2.40 sets
+ * CKA_ALWAYS_SENSITIVE/CKA_NEVER_EXTRACTABLE for generated, unwrapped and derived keys): a key generated on the KMS starts its history with its initial
  * values; bytes the client supplied were known outside the KMS, so they were never always
  * sensitive nor never extractable; a derived key can claim no more than its base.
  */
@@ -71,11 +70,11 @@ function historyValue(list: AttributeList, latch: Latch): boolean {
 }
 
 export function isSensitive(list: AttributeList): boolean {
-  return latchValue(list, LATCHES[0] as Latch);
+  return latchValue(list, SENSITIVE);
 }
 
 export function isExtractable(list: AttributeList): boolean {
-  return latchValue(list, LATCHES[1] as Latch);
+  return latchValue(list, EXTRACTABLE);
 }
 
 /** Each latch at most once, and a Boolean: anything else could be read as the permissive default. */
