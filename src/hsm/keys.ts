@@ -17,9 +17,12 @@ export interface HsmKeyInfo {
   keyType: HsmKeyType;
   /** AES key length, RSA modulus length or EC field size, in bits. */
   bits: number;
-  /** Public keys have neither attribute. */
+  /** Public keys have none of these four. */
   sensitive?: boolean;
   extractable?: boolean;
+  /** The HSM's CKA_ALWAYS_SENSITIVE and CKA_NEVER_EXTRACTABLE: the KMS shows them as AlwaysSensitive and NeverExtractable. */
+  alwaysSensitive?: boolean;
+  neverExtractable?: boolean;
 }
 
 export interface HsmKeyPair {
@@ -197,13 +200,15 @@ export function readKeyInfo(slot: HsmSlot, session: Buffer, p11: pkcs11.PKCS11, 
   if (!keyClass || !keyType) throw new HsmError('NOT_SUPPORTED', { operation: 'read key', slot: slot.id, label: text }, 'not an AES, RSA or EC key');
   const info: HsmKeyInfo = { slot: slot.id, label: text, keyClass, keyType, bits: 0 };
   const sizeAttribute = keyType === 'AES' ? pkcs11.CKA_VALUE_LEN : keyType === 'RSA' ? pkcs11.CKA_MODULUS : pkcs11.CKA_EC_PARAMS;
-  const protection = keyClass === 'public' ? [] : [{ type: pkcs11.CKA_SENSITIVE }, { type: pkcs11.CKA_EXTRACTABLE }];
-  const [size, sensitive, extractable] = p11.C_GetAttributeValue(session, handle, [{ type: sizeAttribute }, ...protection]).map((a) => a.value);
+  const protection = keyClass === 'public' ? [] : [pkcs11.CKA_SENSITIVE, pkcs11.CKA_EXTRACTABLE, pkcs11.CKA_ALWAYS_SENSITIVE, pkcs11.CKA_NEVER_EXTRACTABLE].map((type) => ({ type }));
+  const [size, sensitive, extractable, alwaysSensitive, neverExtractable] = p11.C_GetAttributeValue(session, handle, [{ type: sizeAttribute }, ...protection]).map((a) => a.value);
   if (keyType === 'AES') info.bits = ulong(size!) * 8;
   else if (keyType === 'RSA') info.bits = size!.length * 8;
   else info.bits = (Object.values(CURVES).find((c) => c.oid.equals(size!)) ?? { bits: 0 }).bits;
   if (sensitive) info.sensitive = bool(sensitive);
   if (extractable) info.extractable = bool(extractable);
+  if (alwaysSensitive) info.alwaysSensitive = bool(alwaysSensitive);
+  if (neverExtractable) info.neverExtractable = bool(neverExtractable);
   return info;
 }
 

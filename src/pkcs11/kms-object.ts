@@ -17,6 +17,9 @@ export interface KmsObject {
   usageMask?: number;
   sensitive: boolean;
   extractable: boolean;
+  /** KMIP AlwaysSensitive and NeverExtractable, kept by the KMS; false when it does not say. */
+  alwaysSensitive: boolean;
+  neverExtractable: boolean;
   state?: string;
   /** KMIP LinkType → linked UID (PublicKeyLink, PrivateKeyLink, CertificateLink...). */
   links: Map<string, string>;
@@ -25,7 +28,7 @@ export interface KmsObject {
 /** The standard KMIP attributes asked for in every GetAttributes, so one batch item brings all of them. */
 export const STANDARD_ATTRIBUTE_REFERENCES = [
   'ObjectType', 'CryptographicAlgorithm', 'CryptographicLength', 'CryptographicDomainParameters', 'CryptographicUsageMask',
-  'Name', 'State', 'Sensitive', 'Extractable', 'Link',
+  'Name', 'State', 'Sensitive', 'Extractable', 'AlwaysSensitive', 'NeverExtractable', 'Link',
 ] as const;
 
 /** The same plus Cosmian's vendor tags, for servers that speak Cosmian's dialect. */
@@ -109,6 +112,9 @@ export function kmsObjectFromAttributes(uid: string, view: ObjectAttributesView)
     sensitive: a['Sensitive'] === true,
     // KMIP's default for Extractable is true.
     extractable: a['Extractable'] !== false,
+    // Only the KMS can vouch for a key's history: a server that does not keep it claims nothing.
+    alwaysSensitive: a['AlwaysSensitive'] === true,
+    neverExtractable: a['NeverExtractable'] === true,
     links,
   };
   const algorithm = text(a['CryptographicAlgorithm']);

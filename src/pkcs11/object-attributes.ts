@@ -127,9 +127,11 @@ const READERS: ReadonlyMap<number, Reader> = new Map<number, Reader>([
   [CKA.VERIFY_RECOVER, (c) => (c.cls === CKO.PUBLIC_KEY ? bool(false) : INVALID)],
   // Private keys never leave the KMS, whatever their Sensitive attribute says.
   [CKA.SENSITIVE, (c) => (c.cls === CKO.PRIVATE_KEY ? bool(true) : c.cls === CKO.SECRET_KEY ? bool(c.object.sensitive) : INVALID)],
-  [CKA.ALWAYS_SENSITIVE, (c) => (c.cls === CKO.PRIVATE_KEY ? bool(true) : c.cls === CKO.SECRET_KEY ? bool(c.object.sensitive) : INVALID)],
+  // The history is the KMS's (AlwaysSensitive, NeverExtractable): a key once readable, or
+  // supplied from outside, is never shown as always sensitive, whatever it is now.
+  [CKA.ALWAYS_SENSITIVE, (c) => (isSecretOrPrivate(c) ? bool(c.object.alwaysSensitive) : INVALID)],
   [CKA.EXTRACTABLE, (c) => (isSecretOrPrivate(c) ? bool(c.object.extractable) : INVALID)],
-  [CKA.NEVER_EXTRACTABLE, (c) => (isSecretOrPrivate(c) ? bool(!c.object.extractable) : INVALID)],
+  [CKA.NEVER_EXTRACTABLE, (c) => (isSecretOrPrivate(c) ? bool(c.object.neverExtractable) : INVALID)],
   [CKA.WRAP_WITH_TRUSTED, (c) => (isSecretOrPrivate(c) ? bool(false) : INVALID)],
   [CKA.ALWAYS_AUTHENTICATE, (c) => (c.cls === CKO.PRIVATE_KEY ? bool(false) : INVALID)],
   [CKA.TRUSTED, (c) => (isSecretOrPublic(c) || c.cls === CKO.CERTIFICATE ? bool(false) : INVALID)],

@@ -47,7 +47,7 @@ function extractableSessionKey(s: HsmSlot, label: string, value: Buffer): void {
 t.test('AES-128 and AES-256 keys: created on the token, sensitive, not extractable', async (t) => {
   for (const bits of [128, 256] as const) {
     const info = createAesKey(slot, `aes-${bits}`, bits);
-    t.same(info, { slot: slot.id, label: `aes-${bits}`, keyClass: 'secret', keyType: 'AES', bits, sensitive: true, extractable: false });
+    t.same(info, { slot: slot.id, label: `aes-${bits}`, keyClass: 'secret', keyType: 'AES', bits, sensitive: true, extractable: false, alwaysSensitive: true, neverExtractable: true });
     t.same(getKeyInfo(slot, `aes-${bits}`, 'secret'), info, 'read back from the token');
   }
   t.equal(hsmError(t, () => createAesKey(slot, 'aes-128', 128)).code, 'ALREADY_EXISTS', 'a label is used once');

@@ -28,7 +28,7 @@ t.test('the OAEP probe finds SHA-1 only on Debian SoftHSM2 2.6.1, and leaves not
 
 t.test('RSA key pairs: sizes, labels, attributes', async (t) => {
   const pair = createRsaKeyPair(slot, 'rsa-2048', 2048);
-  t.same(pair.privateKey, { slot: slot.id, label: 'rsa-2048', keyClass: 'private', keyType: 'RSA', bits: 2048, sensitive: true, extractable: false });
+  t.same(pair.privateKey, { slot: slot.id, label: 'rsa-2048', keyClass: 'private', keyType: 'RSA', bits: 2048, sensitive: true, extractable: false, alwaysSensitive: true, neverExtractable: true });
   t.same(pair.publicKey, { slot: slot.id, label: 'rsa-2048_pk', keyClass: 'public', keyType: 'RSA', bits: 2048 });
   t.same(getKeyInfo(slot, 'rsa-2048', 'private'), pair.privateKey);
   t.equal(createRsaKeyPair(slot, 'rsa-3072', 3072).publicKey.bits, 3072);
@@ -92,7 +92,7 @@ t.test('signatures verified by node:crypto with the public key read from the HSM
   t.notSame(sign(slot, 'rsa-2048', 'RSA-PSS-SHA256', message), pss, 'PSS is randomised');
 
   createEcKeyPair(slot, 'ec-p256', 'P-256');
-  t.same(getKeyInfo(slot, 'ec-p256', 'private'), { slot: slot.id, label: 'ec-p256', keyClass: 'private', keyType: 'EC', bits: 256, sensitive: true, extractable: false });
+  t.same(getKeyInfo(slot, 'ec-p256', 'private'), { slot: slot.id, label: 'ec-p256', keyClass: 'private', keyType: 'EC', bits: 256, sensitive: true, extractable: false, alwaysSensitive: true, neverExtractable: true });
   const ecdsa = sign(slot, 'ec-p256', 'ECDSA-SHA256', message);
   t.equal(ecdsa.length, 64, 'r‖s');
   const ecPub = readPublicKey(slot, 'ec-p256');

@@ -193,6 +193,16 @@ t.test('PyKCS11 against the module and a real KMS', async (t) => {
   t.test('10. C_FindObjects', (t) => scenario(t, f, 'find.py').then(() => undefined));
   t.test('11. wrap, unwrap and derive', (t) => scenario(t, f, 'wrapderive.py').then(() => undefined));
   t.test('12. error codes', (t) => scenario(t, f, 'errors.py').then(() => undefined));
+  t.test('13. CKA_SENSITIVE/CKA_EXTRACTABLE latches and the KMS\'s ALWAYS_SENSITIVE/NEVER_EXTRACTABLE', async (t) => {
+    const { facts } = await scenario(t, f, 'protection.py');
+    const kms = new KmipClient({ url: f.server.url });
+    t.teardown(() => kms.close());
+    const uid = String(facts.get('tightened_uid'));
+    const a = (await kms.getAttributes(uid)).attributes;
+    t.same([a['Sensitive'], a['Extractable'], a['AlwaysSensitive'], a['NeverExtractable']], [true, false, false, false], 'KMS (KMIP GetAttributes): C_SetAttributeValue tightened the key on the KMS, and its history says it was once readable');
+    const refused = await kms.get(uid).then(() => 'ok', (e: unknown) => (e as { reason?: string }).reason);
+    t.equal(refused, 'Not_Extractable', 'KMS (KMIP Get): the key no longer leaves');
+  });
 });
 
 // The C shim under AddressSanitizer, driven by the same scenarios: Python and PyKCS11 are not
@@ -210,7 +220,7 @@ t.test('the same scenarios against the AddressSanitizer build', async (t) => {
   }
   const asan = { P11KMS_MODULE: ASAN_MODULE_PATH, LD_PRELOAD: preload.join(' '), ASAN_OPTIONS: 'detect_leaks=0:abort_on_error=1' };
   const f = await fixture(t);
-  for (const script of ['slots.py', 'sessions.py', 'keygen.py', 'attributes.py', 'signatures.py', 'ciphers.py', 'digests.py', 'objects.py', 'find.py', 'wrapderive.py', 'errors.py']) {
+  for (const script of ['slots.py', 'sessions.py', 'keygen.py', 'attributes.py', 'signatures.py', 'ciphers.py', 'digests.py', 'objects.py', 'find.py', 'wrapderive.py', 'errors.py', 'protection.py']) {
     t.test(`${script} under ASAN`, (t) => scenario(t, f, script, { env: asan }).then(() => undefined));
   }
   t.test('opstate.py under ASAN', (t) => countedOpstate(t, f, asan));

@@ -96,7 +96,7 @@ t.test('KMIP on HSM keys', async (t) => {
 
     const view = await client.getAttributes(aes);
     t.match(view.attributes, {
-      ObjectType: 'SymmetricKey', CryptographicAlgorithm: 'AES', CryptographicLength: 256, Sensitive: true, Extractable: false,
+      ObjectType: 'SymmetricKey', CryptographicAlgorithm: 'AES', CryptographicLength: 256, Sensitive: true, Extractable: false, AlwaysSensitive: true, NeverExtractable: true,
       State: 'Active', UniqueIdentifier: aes,
     });
     t.match(JSON.stringify(view.attributes['Name']), /aes1/);

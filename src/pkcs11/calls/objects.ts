@@ -3,7 +3,7 @@ import { nameAttribute, tagsAttribute, type LocateFilter } from '../../kmip/requ
 import { encodeAttributeValue } from '../attribute-kinds';
 import { CKA, CKO, CKR } from '../constants';
 import { fail, kmipFailure } from '../errors';
-import { APPLICATION_TAG_PREFIX, flag, ID_TAG_PREFIX, OBJECT_TYPE_BY_CLASS } from '../kms-object';
+import { APPLICATION_TAG_PREFIX, flag, ID_TAG_PREFIX, OBJECT_TYPE_BY_CLASS, type KmsObject } from '../kms-object';
 import { readAttribute, type ObjectContext } from '../object-attributes';
 import { commonAttributes, objectFromTemplate, usageMask } from '../object-templates';
 import type { Session } from '../session';
@@ -214,15 +214,32 @@ export async function getObjectSize(token: Token, sessionHandle: number, objectH
   return { rv: CKR.OK, outputs: [-1] };
 }
 
-/** CKA_LABEL, CKA_ID and CKA_APPLICATION can change; the rest is fixed by the KMS. */
+/**
+ * The protection latches C_SetAttributeValue may move on a secret or private key, each in the
+ * one direction PKCS#11 allows (2.40, common footnotes 11 and 12: CKA_SENSITIVE cannot change
+ * once TRUE, CKA_EXTRACTABLE once FALSE); the KMS keeps the same rule (src/server/model/protection.ts).
+ */
+const TIGHTENINGS: ReadonlyMap<number, { tag: 'Sensitive' | 'Extractable'; value: boolean; current: (o: KmsObject) => boolean }> = new Map([
+  [CKA.SENSITIVE, { tag: 'Sensitive', value: true, current: (o: KmsObject) => o.sensitive }],
+  [CKA.EXTRACTABLE, { tag: 'Extractable', value: false, current: (o: KmsObject) => o.extractable }],
+]);
+
+/** CKA_LABEL, CKA_ID and CKA_APPLICATION can change, CKA_SENSITIVE and CKA_EXTRACTABLE only tighten; the rest is fixed by the KMS. */
 export async function setAttributeValue(token: Token, sessionHandle: number, objectHandle: number, raw: RawAttribute[]): Promise<CallOutcome> {
   const session = token.session(sessionHandle);
   const context = await token.resolve(session, objectHandle);
   if (context.token && !session.readWrite) fail(CKR.SESSION_READ_ONLY, 'token objects need a read-write session');
   if (!flag(context.object, 'modifiable')) fail(CKR.ACTION_PROHIBITED, 'the object was created with CKA_MODIFIABLE=FALSE');
   const template = Template.decode(raw, token.host.ulongSize);
+  const keyWithLatches = context.cls === CKO.SECRET_KEY || context.cls === CKO.PRIVATE_KEY;
+  const tightened: Array<{ tag: string; value: boolean }> = [];
   for (const type of template.types()) {
     if (type === CKA.LABEL || type === CKA.ID || (type === CKA.APPLICATION && context.cls === CKO.DATA)) continue;
+    const tightening = keyWithLatches ? TIGHTENINGS.get(type) : undefined;
+    if (tightening && template.bool(type) === tightening.value) {
+      if (tightening.current(context.object) !== tightening.value) tightened.push(tightening);
+      continue;
+    }
     const current = await readAttribute(context, type);
     if ('invalid' in current) fail(CKR.ATTRIBUTE_TYPE_INVALID, `attribute 0x${type.toString(16)}`);
     // Setting an attribute to the value it already has is harmless.
@@ -235,6 +252,9 @@ export async function setAttributeValue(token: Token, sessionHandle: number, obj
     if (label !== undefined) {
       const op = o.label !== undefined ? 'ModifyAttribute' : 'AddAttribute';
       await kms.call(T.struct(op, [T.text('UniqueIdentifier', o.uid), T.struct('NewAttribute', [nameAttribute(label)])]));
+    }
+    for (const { tag, value } of tightened) {
+      await kms.call(T.struct('SetAttribute', [T.text('UniqueIdentifier', o.uid), T.struct('NewAttribute', [T.bool(tag, value)])]));
     }
     if (template.has(CKA.ID) || template.has(CKA.APPLICATION)) {
       const added = commonAttributes(template, []).tags ?? [];

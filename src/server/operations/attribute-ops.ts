@@ -5,6 +5,7 @@ import {
   READ_ONLY, VENDOR_ID, checkUserTags, getAll, isMultiValued, parseTagValue, tagsAttribute, withAttr, withoutAttr,
 } from '../model/attributes';
 import { fullAttributes, objectTags, userTags, type ManagedObject } from '../model/managed-object';
+import { checkLatchEdit, withCheckedProtection } from '../model/protection';
 import { touch } from './new-object';
 import { hsmWrappingKeyOf } from '../hsm/key-wrapping';
 
@@ -85,7 +86,9 @@ async function saveChanged(ctx: OperationContext, before: ManagedObject, o: Mana
   if (hsmWrappingKeyOf(before.attributes) !== hsmWrappingKeyOf(o.attributes)) {
     throw new KmipError('Attribute_Read_Only', `the WrappingKeyLink to an HSM key cannot be added, changed or deleted`);
   }
-  await ctx.save(touch(o, ctx.now()));
+  // Sensitive only rises and Extractable only falls, whoever asks and by whichever edit (KMIP 1.x ones included).
+  const attributes = withCheckedProtection(o.objectType, before.attributes, o.attributes);
+  await ctx.save(touch({ ...o, attributes }, ctx.now()));
   return T.struct(response, [T.text('UniqueIdentifier', uid)]);
 }
 
@@ -97,6 +100,8 @@ export async function addAttribute(p: TtlvStructure, ctx: OperationContext): Pro
   const tags = vendorTagValue(attr);
   if (tags) return saveChanged(ctx, o, { ...o, tags: objectTags(o.objectType, [...userTags(o), ...tags]) }, 'AddAttributeResponse', uid);
   checkWritable(attr);
+  // Adding Extractable=true to a non-extractable key is a loosening first, a duplicate second.
+  checkLatchEdit(o.objectType, o.attributes, attr);
   if (!isMultiValued(attr.tag) && getAll(o.attributes, attr.tag).length > 0) {
     throw new KmipError('Attribute_Single_Valued', `${attr.tag} is already set; use SetAttribute or ModifyAttribute`);
   }

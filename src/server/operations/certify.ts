@@ -6,6 +6,7 @@ import { privateKeyOf, publicKeyOf } from '../model/key-objects';
 import { requireUsableState } from '../model/lifecycle';
 import type { ManagedObject } from '../model/managed-object';
 import { createCertificate } from '../crypto/x509';
+import { GENERATED } from '../model/protection';
 import { newObject, touch } from './new-object';
 import { read } from './payload';
 
@@ -93,7 +94,7 @@ export async function certify(p: TtlvStructure, ctx: OperationContext): Promise<
   ]);
   const extraLinks: TtlvNode[] = [linkAttribute('PublicKeyLink', pub.uid), ...(priv ? [linkAttribute('PrivateKeyLink', priv.uid)] : [])];
   if (issuerCertUid) extraLinks.push(linkAttribute('CertificateLink', issuerCertUid));
-  const cert = newObject(ctx, 'Certificate', certAttrs, der, [T.enum('CertificateType', 'X509'), ...extraLinks]);
+  const cert = newObject(ctx, 'Certificate', certAttrs, der, [T.enum('CertificateType', 'X509'), ...extraLinks], GENERATED);
   const certUid = await ctx.insert(cert);
   for (const key of [pub, priv]) {
     if (!key) continue;

@@ -5,6 +5,7 @@ import type { OperationContext } from '../context';
 import { intAttr, linkAttribute, splitAttributes, textAttr, type AttributeList } from '../model/attributes';
 import { keyPairSpec, symmetricKeyBits } from '../model/algorithms';
 import { generateKeyPair } from '../crypto/keygen';
+import { GENERATED } from '../model/protection';
 import { newObject } from './new-object';
 import { read, required } from './payload';
 
@@ -30,7 +31,7 @@ export async function create(p: TtlvStructure, ctx: OperationContext): Promise<T
   } else {
     throw new KmipError('Invalid_Object_Type', `Create cannot make a ${objectType}; use CreateKeyPair or Register`);
   }
-  const o = newObject(ctx, objectType, attrs, material, server);
+  const o = newObject(ctx, objectType, attrs, material, server, GENERATED);
   const uid = await ctx.insert(o);
   return T.struct('CreateResponse', [T.enum('ObjectType', objectType), T.text('UniqueIdentifier', uid)]);
 }
@@ -63,6 +64,7 @@ export async function storeKeyPair(
   publicKey: KeyObject,
   algorithmAttributes: AttributeList,
   extraLinks: { priv: TtlvNode[]; pub: TtlvNode[] } = { priv: [], pub: [] },
+  owner: string = ctx.user,
 ): Promise<{ priv: string; pub: string }> {
   // Both halves are placed before either is built, so that their links name where the other is stored.
   const requested = textAttr(splitAttributes(privAttrs).list, 'UniqueIdentifier');
@@ -76,6 +78,7 @@ export async function storeKeyPair(
     withUid(privAttrs, privUid),
     privateKey.export({ format: 'der', type: 'pkcs8' }),
     [...algorithmAttributes, T.enum('KeyFormatType', 'PKCS8'), linkAttribute('PublicKeyLink', pubUid), ...extraLinks.priv],
+    GENERATED,
   );
   const pub = newObject(
     ctx,
@@ -83,7 +86,8 @@ export async function storeKeyPair(
     withUid(pubAttrs, pubUid),
     publicKey.export({ format: 'der', type: 'spki' }),
     [...algorithmAttributes, T.enum('KeyFormatType', 'X509'), linkAttribute('PrivateKeyLink', privUid), ...extraLinks.pub],
+    GENERATED,
   );
-  const [privStored, pubStored] = await Promise.all([ctx.insert(priv), ctx.insert(pub)]);
+  const [privStored, pubStored] = await Promise.all([ctx.insert({ ...priv, owner }), ctx.insert({ ...pub, owner })]);
   return { priv: privStored, pub: pubStored };
 }

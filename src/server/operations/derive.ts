@@ -76,7 +76,8 @@ export async function deriveKey(p: TtlvStructure, ctx: OperationContext): Promis
   const server = objectType === 'SymmetricKey'
     ? [T.enum('CryptographicAlgorithm', algorithm), T.int('CryptographicLength', bits), T.enum('KeyFormatType', 'TransparentSymmetricKey')]
     : [T.enum('SecretDataType', 'Seed')];
-  const o = newObject(ctx, objectType, attrs, derived, server);
+  // At least as protected as its base, whatever the template says (src/server/model/protection.ts).
+  const o = newObject(ctx, objectType, attrs, derived, server, { kind: 'derived', base });
   const uid = await ctx.insert(o);
   return T.struct('DeriveKeyResponse', [T.text('UniqueIdentifier', uid)]);
 }

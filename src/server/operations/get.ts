@@ -2,7 +2,8 @@ import { createPrivateKey } from 'node:crypto';
 import { KmipError } from '../../kmip/errors';
 import { T, child, type TtlvNode, type TtlvStructure } from '../../kmip/ttlv';
 import type { OperationContext } from '../context';
-import { boolAttr, getAttr, linkedId, textAttr } from '../model/attributes';
+import { getAttr, linkedId, textAttr } from '../model/attributes';
+import { isExtractable, isProtectable, isSensitive } from '../model/protection';
 import { defaultFormat, keyBlock, privateKeyMaterial, publicKeyMaterial, symmetricKeyMaterial } from '../model/key-block';
 import { publicKeyOf, symmetricKeyOf } from '../model/key-objects';
 import { effectiveState, requireUsableState } from '../model/lifecycle';
@@ -55,11 +56,11 @@ async function wrapKeyBytes(ctx: OperationContext, bytes: Buffer, w: Wrapping): 
 
 /** Enforces Sensitive and Extractable: a sensitive key leaves only wrapped; a non-extractable one never. */
 function checkExportable(o: ManagedObject, wrapping: Wrapping | true | undefined): void {
-  if (o.objectType !== 'SymmetricKey' && o.objectType !== 'PrivateKey' && o.objectType !== 'SecretData') return;
-  if (boolAttr(o.attributes, 'Extractable') === false) {
+  if (!isProtectable(o.objectType)) return;
+  if (!isExtractable(o.attributes)) {
     throw new KmipError('Not_Extractable', `object ${o.uid} is not extractable`);
   }
-  if (boolAttr(o.attributes, 'Sensitive') === true && !wrapping) {
+  if (isSensitive(o.attributes) && !wrapping) {
     throw new KmipError('Sensitive', `object ${o.uid} is sensitive: it can only be exported wrapped`);
   }
 }

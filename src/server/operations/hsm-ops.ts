@@ -122,6 +122,8 @@ function attributesOf(route: HsmKeyRoute, info: HsmKeyInfo): TtlvNode[] {
     nameAttribute(info.label),
     info.sensitive !== undefined ? T.bool('Sensitive', info.sensitive) : undefined,
     info.extractable !== undefined ? T.bool('Extractable', info.extractable) : undefined,
+    info.alwaysSensitive !== undefined ? T.bool('AlwaysSensitive', info.alwaysSensitive) : undefined,
+    info.neverExtractable !== undefined ? T.bool('NeverExtractable', info.neverExtractable) : undefined,
     T.enum('State', 'Active'),
     T.text('UniqueIdentifier', route.uid),
     // The halves of a pair find each other by Cosmian's `_pk` naming; PKCS#11 hosts then see one CKA_ID for both.

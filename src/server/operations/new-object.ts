@@ -5,10 +5,12 @@ import { READ_ONLY, checkUserTags, isMultiValued, dateAttr, splitAttributes, tex
 import { initialState } from '../model/lifecycle';
 import { isWrappingKeyLink, wrapNewKey } from '../hsm/key-wrapping';
 import { objectTags, type ManagedObject, type ObjectType } from '../model/managed-object';
+import { withInitialProtection, type Origin } from '../model/protection';
 
 /**
  * Builds a new managed object from client-supplied attributes: drops the attributes the
- * server owns, takes the requested UID if any, sets the dates and the initial state.
+ * server owns, takes the requested UID if any, sets the dates, the initial state, and the
+ * protection history its origin allows (AlwaysSensitive, NeverExtractable).
  */
 export function newObject(
   ctx: OperationContext,
@@ -16,6 +18,7 @@ export function newObject(
   requested: TtlvNode | undefined,
   material: Buffer,
   serverAttributes: TtlvNode[],
+  origin: Origin,
   extraTags: string[] = [],
 ): ManagedObject {
   const split = splitAttributes(requested);
@@ -33,6 +36,7 @@ export function newObject(
   let attributes: AttributeList = list.filter((n) => !READ_ONLY.has(n.tag) || n.tag === 'UniqueIdentifier');
   attributes = withoutAttr(attributes, 'UniqueIdentifier');
   for (const n of serverAttributes.filter((a) => !isWrappingKeyLink(a))) attributes = isMultiValued(n.tag) ? [...attributes, n] : withAttr(attributes, n);
+  attributes = withInitialProtection(objectType, attributes, origin);
   attributes = withAttr(attributes, T.date('InitialDate', now));
   attributes = withAttr(attributes, T.date('LastChangeDate', now));
   return {

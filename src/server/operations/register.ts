@@ -8,6 +8,7 @@ import { CURVES } from '../model/algorithms';
 import { curveName, privateKeyFromBlock, publicKeyFromBlock, readKeyBlock, symmetricFromBlock } from '../model/key-block';
 import { keyKind } from '../model/key-objects';
 import type { ManagedObject, ObjectType } from '../model/managed-object';
+import { SUPPLIED } from '../model/protection';
 import { newObject } from './new-object';
 import { read, required } from './payload';
 
@@ -96,7 +97,8 @@ function buildObject(p: TtlvStructure, ctx: OperationContext): ManagedObject {
   if (!OBJECT_TYPES.has(objectType)) throw new KmipError('Invalid_Object_Type', `cannot register a ${objectType}`);
   const attrs = read.struct(p, 'Attributes');
   const { material, server } = materialize(objectType as ObjectType, objectNode(p, objectType), attrs);
-  return newObject(ctx, objectType as ObjectType, attrs, material, server);
+  // The bytes were known outside the KMS: never AlwaysSensitive nor NeverExtractable.
+  return newObject(ctx, objectType as ObjectType, attrs, material, server, SUPPLIED);
 }
 
 export async function register(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {

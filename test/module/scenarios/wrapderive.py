@@ -58,9 +58,9 @@ def rsa_oaep_wrap():
     same("the key unwrapped with CKM_RSA_PKCS_OAEP decrypts what the original encrypted", decrypts(new, CT), ("CKR_OK", PLAIN))
 
 
-def ec_pair(label):
+def ec_pair(label, private_extra=()):
     return s.generateKeyPair([(CKA_CLASS, CKO_PUBLIC_KEY), (CKA_KEY_TYPE, CKK_EC), (CKA_EC_PARAMS, OID["P-256"]), (CKA_LABEL, label)],
-                             [(CKA_CLASS, CKO_PRIVATE_KEY), (CKA_KEY_TYPE, CKK_EC), (CKA_DERIVE, True), (CKA_LABEL, label)], mech(CKM_EC_KEY_PAIR_GEN))
+                             [(CKA_CLASS, CKO_PRIVATE_KEY), (CKA_KEY_TYPE, CKK_EC), (CKA_DERIVE, True), (CKA_LABEL, label)] + list(private_extra), mech(CKM_EC_KEY_PAIR_GEN))
 
 
 def derived_template(label, extra=()):
@@ -80,8 +80,10 @@ def ecdh1_derive():
     same("ECDH1 (CKD_NULL): A's derived key decrypts what B's encrypted", decrypts(ab, ct), ("CKR_OK", PLAIN))
     mine = ec.generate_private_key(ec.SECP256R1())
     point = mine.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
-    readable = s.deriveKey(b_priv, derived_template("readable", [(CKA_SENSITIVE, False), (CKA_EXTRACTABLE, True)]), PyKCS11.ECDH1_DERIVE_Mechanism(point))
-    peer = serialization.load_der_public_key(attr_bytes(s, b_pub, CKA_PUBLIC_KEY_INFO))
+    # A key derived from a sensitive private key is sensitive whatever its template says: the base here is not.
+    c_pub, c_priv = ec_pair("ecdh C (not sensitive)", [(CKA_SENSITIVE, False)])
+    readable = s.deriveKey(c_priv, derived_template("readable", [(CKA_SENSITIVE, False), (CKA_EXTRACTABLE, True)]), PyKCS11.ECDH1_DERIVE_Mechanism(point))
+    peer = serialization.load_der_public_key(attr_bytes(s, c_pub, CKA_PUBLIC_KEY_INFO))
     same("ECDH1 (CKD_NULL) key value is the shared x-coordinate cryptography computes", attr_bytes(s, readable, CKA_VALUE), mine.exchange(ec.ECDH(), peer))
     m = PyKCS11.ECDH1_DERIVE_Mechanism(b_point, kdf=CKD_SHA256_KDF)
     rv("ECDH1 with CKD_SHA256_KDF (not offered) is CKR_MECHANISM_PARAM_INVALID", rv_of(s.deriveKey, a_priv, derived_template("kdf"), m), CKR_MECHANISM_PARAM_INVALID)
