@@ -14,7 +14,8 @@
  *                      (minutes), disable_unwrapped_cache
  *   [auth]             jwt_issuer_uri, jwks_uri, jwt_audience (Cosmian 4's names; one issuer, so a
  *                      list may hold one entry)
- * and p11kms's own: workers, log_level, [db] database (the SQLite file itself), [auth]
+ * and p11kms's own: workers, log_level, [db] database (the SQLite file itself) and
+ * master_key_file (the master key ring sealing key material at rest), [auth]
  * api_tokens_file and api_tokens (["user:token", …]), and
  *   [limits]           max_request_bytes, max_connections, max_concurrent_requests,
  *                      headers_timeout_ms, request_timeout_ms, idle_timeout_ms
@@ -203,6 +204,7 @@ export function parseServerConfig(text: string, file: string): ServerConfigFile 
     if (url !== undefined && !isPostgresUrl(url)) db.fail('database_url', 'a postgresql:// URL');
     if (url !== undefined && file !== undefined) db.fail('database', 'left out with database_url: one database per server');
     set('dbPath', url);
+    set('masterKeyFile', db.path('master_key_file'));
     set('unwrappedCacheMaxSize', db.int('unwrapped_cache_max_size'));
     set('unwrappedCacheMaxAgeMinutes', db.int('unwrapped_cache_max_age', 1));
     set('unwrappedCacheMaxTtlMinutes', db.int('unwrapped_cache_max_ttl', 1));
