@@ -216,7 +216,8 @@ t.test('sealed rows cannot be swapped or replaced by clear ones; a database from
   t.same((await s.client.get(b)).bytes, bBytes);
   t.ok(sealedKeyId((await sealedRow(dbPath, a)).material), 'the row is sealed now');
   await s.stop();
-  t.same(await scanForKey(dir, dbPath, aBytes, walFrom).then((w) => w.filter((x) => !x.startsWith('pg_wal') && !x.startsWith('file pg_wal'))), [], 'no clear copy left in the tables or database files');
+  // PostgreSQL's WAL from before the upgrade still holds the clear rows (README: recycled segments, and old backups, keep them).
+  t.same((await scanForKey(dir, dbPath, aBytes, walFrom)).filter((w) => !w.startsWith('file pg_wal/')), [], 'no clear copy left in the tables or database files (secure_delete, VACUUM FULL)');
 });
 
 t.test('a wrong or missing master key is a clear error at start, never a new key', async (t) => {

@@ -194,13 +194,13 @@ export class PostgresStore implements RawObjectStore {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
+      let sealed = 0;
       await client.query('BEGIN');
       try {
         // Servers starting together take turns: only one can find the table empty and seal.
         await client.query('LOCK TABLE master_keys IN EXCLUSIVE MODE');
         const registered = (await client.query<{ key_id: string }>('SELECT key_id FROM master_keys ORDER BY added_at, key_id')).rows.map((r) => r.key_id);
         check(registered);
-        let sealed = 0;
         if (registered.length === 0) {
           const rows = await client.query<StoredMaterial>('SELECT uid, material FROM objects WHERE material IS NOT NULL FOR UPDATE');
           for (const row of rows.rows) {
@@ -210,11 +210,13 @@ export class PostgresStore implements RawObjectStore {
         }
         await client.query('INSERT INTO master_keys (key_id, added_at) VALUES ($1, $2) ON CONFLICT DO NOTHING', [id, Date.now()]);
         await client.query('COMMIT');
-        return sealed;
       } catch (e) {
         await client.query('ROLLBACK');
         throw e;
       }
+      // The clear versions of the rows are dead tuples still in the table's files: rewrite the table without them (once, on upgrade).
+      if (sealed > 0) await client.query('VACUUM FULL objects');
+      return sealed;
     } catch (e) {
       broken = e instanceof Error && !(e.name === 'MasterKeyError') ? e : undefined;
       throw e;

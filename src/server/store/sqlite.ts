@@ -48,6 +48,8 @@ export class SqliteStore implements RawObjectStore {
     if (path !== ':memory:') tightenDatabaseFiles(path);
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
+    // Freed space is zeroed: a deleted or rewritten row (a clear row sealed by adoptMasterKey) leaves nothing behind in the file.
+    this.db.pragma('secure_delete = ON');
     this.db.pragma('busy_timeout = 10000');
     this.migrate();
     this.stmt = this.prepare();
@@ -293,7 +295,7 @@ export class SqliteStore implements RawObjectStore {
     // Pending writes first: they were sealed (or not) before this transaction decides.
     if (this.pending.length > 0) this.flush();
     // IMMEDIATE: the write lock is taken before reading, so two processes cannot both find no key.
-    return this.db.transaction(() => {
+    const sealedNow = this.db.transaction(() => {
       const registered = this.stmt.masterKeyIds.all() as string[];
       check(registered);
       let sealed = 0;
@@ -306,6 +308,9 @@ export class SqliteStore implements RawObjectStore {
       this.stmt.registerMasterKey.run(id, Date.now());
       return sealed;
     }).immediate();
+    // The clear rows are still in WAL frames: copy the sealed pages back and empty the WAL.
+    if (sealedNow > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return sealedNow;
   }
 
   async materialPage(after: string, limit: number): Promise<StoredMaterial[]> {
