@@ -22,7 +22,8 @@
  *
  * Any other key is an error that names it: a misspelt setting must stop the start, not vanish.
  * Relative paths are relative to the file. Precedence (resolveServeOptions): command-line
- * flag, then the environment (KMS_HSM_*, P11KMS_DATA_DIR), then the file, then the defaults.
+ * flag, then the environment (KMS_HSM_*, P11KMS_DATA_DIR, P11KMS_MASTER_KEY and the systemd
+ * master-key credential), then the file, then the defaults.
  */
 
 import { readFileSync } from 'node:fs';
@@ -32,6 +33,7 @@ import { flatSettings, hsmInstances, HsmConfigError, type FlatHsmSettings, type 
 import type { LogLevel } from './logger';
 import { DEFAULT_HOST, type ServerOptions } from './main';
 import { isPostgresUrl } from './store/open-store';
+import { masterKeySource } from './store/master-key';
 
 export class ServerConfigError extends Error {
   override readonly name = 'ServerConfigError';
@@ -269,6 +271,8 @@ export function resolveServeOptions({ flags = {}, hsmFlags = {}, env, file }: Se
     admins: given(flat.admins) ?? fileFlat.admins,
   }, file?.hsmInstances ?? []);
   const opts: ServerOptions = { ...file?.options, ...fromEnv, ...fromFlags, ...(hsm.length > 0 ? { hsm } : {}) };
+  // The environment's master key (P11KMS_MASTER_KEY, a systemd credential) beats the file's master_key_file, as for every setting.
+  if (fromFlags.masterKeyFile === undefined && opts.masterKeyFile !== undefined && masterKeySource({ defaultFile: '', env }).kind !== 'file') delete opts.masterKeyFile;
   for (const key of ['maxRequestBytes', 'maxConnections', 'maxConcurrentRequests', 'headersTimeoutMs', 'requestTimeoutMs', 'idleTimeoutMs'] as const) {
     // 0 would refuse everything (or, for Node's timeouts, disable them): neither is a limit anyone means.
     if (opts[key] === 0) throw new ServerConfigError(`${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be at least 1`);

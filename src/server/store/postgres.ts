@@ -235,11 +235,6 @@ export class PostgresStore implements RawObjectStore {
     return (r.rowCount ?? 0) > 0;
   }
 
-  async countWithPrefix(prefix: Buffer): Promise<number> {
-    const r = await this.pool.query<{ n: string }>('SELECT count(*) AS n FROM objects WHERE substring(material from 1 for $1) = $2', [prefix.length, prefix]);
-    return Number(r.rows[0]?.n ?? 0);
-  }
-
   async forgetMasterKey(id: string, prefix: Buffer): Promise<boolean> {
     const r = await this.pool.query(
       'DELETE FROM master_keys WHERE key_id = $1 AND NOT EXISTS (SELECT 1 FROM objects WHERE substring(material from 1 for $2) = $3)',

@@ -96,7 +96,6 @@ export class SqliteStore implements RawObjectStore {
       setMaterial: this.db.prepare('UPDATE objects SET material = ? WHERE uid = ?'),
       materialPage: this.db.prepare('SELECT uid, material FROM objects WHERE uid > ? AND material IS NOT NULL ORDER BY uid LIMIT ?'),
       replaceMaterial: this.db.prepare('UPDATE objects SET material = ? WHERE uid = ? AND material = ?'),
-      countWithPrefix: this.db.prepare('SELECT count(*) FROM objects WHERE substr(material, 1, ?) = ?').pluck(),
       forgetMasterKey: this.db.prepare('DELETE FROM master_keys WHERE key_id = ? AND NOT EXISTS (SELECT 1 FROM objects WHERE substr(material, 1, ?) = ?)'),
     };
   }
@@ -322,10 +321,6 @@ export class SqliteStore implements RawObjectStore {
     return this.enqueue(() => {
       replaced = this.stmt.replaceMaterial.run(next, uid, expected).changes > 0;
     }).then(() => replaced);
-  }
-
-  async countWithPrefix(prefix: Buffer): Promise<number> {
-    return this.stmt.countWithPrefix.get(prefix.length, prefix) as number;
   }
 
   forgetMasterKey(id: string, prefix: Buffer): Promise<boolean> {

@@ -129,8 +129,6 @@ export interface RawObjectStore extends ObjectStore {
   materialPage(after: string, limit: number): Promise<StoredMaterial[]>;
   /** Sets one object's material if it is still `expected` (no write came in between): true if it did. */
   replaceMaterial(uid: string, expected: Buffer, next: Buffer): Promise<boolean>;
-  /** Rows whose material starts with `prefix` (a key's sealed prefix). */
-  countWithPrefix(prefix: Buffer): Promise<number>;
   /** Unregisters a key only if no row starts with its `prefix` any more: true if it did. */
   forgetMasterKey(id: string, prefix: Buffer): Promise<boolean>;
 }
