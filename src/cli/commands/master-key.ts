@@ -79,14 +79,14 @@ export function registerMasterKey(program: Command, rt: Runtime): void {
         // Servers re-read the file before their next seal; writes sealed just before still land under the old key.
         await new Promise((r) => setTimeout(r, o.graceMs ?? 2000));
         const report = await rewrapAll(raw, ring);
-        const stillNeeded = previous.filter((id) => !report.forgotten.includes(id) && id !== fresh.id);
+        const stillNeeded = (await raw.masterKeyIds()).filter((id) => id !== fresh.id);
         if (!o.keepPrevious && stillNeeded.length === 0) replaceMasterKeyFile(source.path, [fresh]);
         out.result(
           { current: fresh.id, previous, resealed: report.resealed, passes: report.passes, forgotten: report.forgotten, keyFileHoldsPrevious: o.keepPrevious === true || stillNeeded.length > 0 },
           [
             `master key ${fresh.id} is current (was ${previous[0]})`,
             `re-sealed ${report.resealed} object(s) in ${report.passes} pass(es)`,
-            o.keepPrevious || stillNeeded.length > 0 ? `${source.path} still holds ${previous.join(', ')} (read-only)` : `${source.path} now holds only ${fresh.id}: keep a backup of it`,
+            o.keepPrevious || stillNeeded.length > 0 ? `${source.path} still holds ${previous.join(', ')} (read-only)${stillNeeded.length > 0 ? `; rows still need ${stillNeeded.join(', ')}` : ''}` : `${source.path} now holds only ${fresh.id}: keep a backup of it`,
           ],
         );
       } finally {

@@ -22,12 +22,20 @@ export function prepareDatabaseFile(path: string, warn: (message: string) => voi
   }
   // 'a' creates without truncating; the mode applies only to a file created now.
   closeSync(openSync(path, 'a', 0o600));
-  tightenDatabaseFiles(path);
+  tightenDatabaseFiles(path, warn);
 }
 
-/** chmod 600 the database file and whichever companions exist; called again once SQLite has opened it. */
-export function tightenDatabaseFiles(path: string): void {
+/**
+ * chmod 600 the database file and whichever companions exist; called again once SQLite has
+ * opened it. A file this user may write but not chmod (another owner's) is reported, not fatal.
+ */
+export function tightenDatabaseFiles(path: string, warn: (message: string) => void = () => undefined): void {
   for (const file of [path, ...SIDECARS.map((s) => path + s)]) {
-    if (existsSync(file) && (statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+    if (!existsSync(file) || (statSync(file).mode & 0o077) === 0) continue;
+    try {
+      chmodSync(file, 0o600);
+    } catch (e) {
+      warn(`cannot make ${file} owner-only (${(e as NodeJS.ErrnoException).code}): other users may read it`);
+    }
   }
 }

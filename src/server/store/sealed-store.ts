@@ -109,7 +109,7 @@ export interface RewrapReport {
   forgotten: string[];
 }
 
-/** Rows per page: each row is then its own short write, so servers' writes never wait long behind a rotation. */
+/** Rows per page, written together: short transactions, so servers' writes never wait long behind a rotation. */
 const PAGE = 100;
 const MAX_PASSES = 20;
 
@@ -133,12 +133,11 @@ export async function rewrapAll(raw: RawObjectStore, ring: MasterKeyRing): Promi
       const page = await raw.materialPage(after, PAGE);
       if (page.length === 0) break;
       after = (page[page.length - 1] as { uid: string }).uid;
-      for (const row of page) {
-        if (sealedKeyId(row.material) === current) continue;
-        stale++;
-        const next = ring.seal(row.uid, ring.open(row.uid, row.material));
-        if (await raw.replaceMaterial(row.uid, row.material, next)) changed++;
-      }
+      const pending = page.filter((row) => sealedKeyId(row.material) !== current);
+      stale += pending.length;
+      // One page at once: on SQLite one transaction (group commit), on PostgreSQL the pool's connections.
+      const replaced = await Promise.all(pending.map((row) => raw.replaceMaterial(row.uid, row.material, ring.seal(row.uid, ring.open(row.uid, row.material)))));
+      changed += replaced.filter(Boolean).length;
     }
     resealed += changed;
     if (stale === 0) break;

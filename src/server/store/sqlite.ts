@@ -45,7 +45,7 @@ export class SqliteStore implements RawObjectStore {
     if (path !== ':memory:') prepareDatabaseFile(path, warn);
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
-    if (path !== ':memory:') tightenDatabaseFiles(path);
+    if (path !== ':memory:') tightenDatabaseFiles(path, warn);
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     // Freed space is zeroed: a deleted or rewritten row (a clear row sealed by adoptMasterKey) leaves nothing behind in the file.
