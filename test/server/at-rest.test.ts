@@ -283,3 +283,14 @@ t.test('creating the key file is race-free: processes starting together all read
   t.equal(mode(path).toString(8), '600');
   t.equal(mode(join(dir, 'race')).toString(8), '700');
 });
+
+t.test('two servers starting together on an empty database with different keys: one starts, the other is refused', async (t) => {
+  const { dir, dbPath } = await tempDb(t);
+  const files = ['a', 'b'].map((n) => join(dir, `${n}.key`));
+  for (const f of files) writeFileSync(f, formatMasterKeys([newMasterKey()]), { mode: 0o600 });
+  const started = await Promise.allSettled(files.map((masterKeyFile) => startServer({ port: 0, dbPath, masterKeyFile, logLevel: 'silent' })));
+  for (const s of started) if (s.status === 'fulfilled') t.teardown(() => s.value.close());
+  t.equal(started.filter((s) => s.status === 'fulfilled').length, 1, 'exactly one');
+  const refused = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  t.match(String(refused?.reason), /wrong master key: the database holds key material sealed under master key [0-9a-f]{16}, but .*\.key holds/);
+});
