@@ -11,5 +11,7 @@ pgdir=$(mktemp -d "${TMPDIR:-/tmp}/p11kms-pg-suite-XXXXXX")
 trap 'bash scripts/pg-throwaway.sh stop "$pgdir"' EXIT
 P11KMS_TEST_PG_URL=$(bash scripts/pg-throwaway.sh start "$pgdir")
 export P11KMS_TEST_PG_URL P11KMS_TEST_DB=postgresql
+# On PostgreSQL the default master key file is <data dir>/master-key: keep it out of $HOME.
+export P11KMS_DATA_DIR="$pgdir/data-dir"
 echo "test: the server suite again on PostgreSQL"
 npx tap dist/test/server/*.test.js

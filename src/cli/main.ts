@@ -6,6 +6,7 @@ import { registerCrypto } from './commands/crypto';
 import { registerData } from './commands/data';
 import { registerFileCrypto } from './commands/file-crypto';
 import { registerKeys } from './commands/keys';
+import { registerMasterKey } from './commands/master-key';
 import { registerModule } from './commands/module';
 import { registerObjects } from './commands/objects';
 import { registerServe } from './commands/serve';
@@ -32,6 +33,7 @@ function buildProgram(rt: Runtime): Command {
     });
   // Registered after the settings above, so every subcommand inherits exitOverride and the output routing.
   registerServe(program, rt);
+  registerMasterKey(program, rt);
   registerKeys(program, rt);
   registerCertificates(program, rt);
   registerData(program, rt);

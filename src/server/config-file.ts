@@ -14,14 +14,16 @@
  *                      (minutes), disable_unwrapped_cache
  *   [auth]             jwt_issuer_uri, jwks_uri, jwt_audience (Cosmian 4's names; one issuer, so a
  *                      list may hold one entry)
- * and p11kms's own: workers, log_level, [db] database (the SQLite file itself), [auth]
+ * and p11kms's own: workers, log_level, [db] database (the SQLite file itself) and
+ * master_key_file (the master key ring sealing key material at rest), [auth]
  * api_tokens_file, api_tokens (["user:token", …]) and admins (the audit's readers, as --admin), and
  *   [limits]           max_request_bytes, max_connections, max_concurrent_requests,
  *                      headers_timeout_ms, request_timeout_ms, idle_timeout_ms
  *
  * Any other key is an error that names it: a misspelt setting must stop the start, not vanish.
  * Relative paths are relative to the file. Precedence (resolveServeOptions): command-line
- * flag, then the environment (KMS_HSM_*, P11KMS_DATA_DIR), then the file, then the defaults.
+ * flag, then the environment (KMS_HSM_*, P11KMS_DATA_DIR, P11KMS_MASTER_KEY and the systemd
+ * master-key credential), then the file, then the defaults.
  */
 
 import { readFileSync } from 'node:fs';
@@ -31,6 +33,7 @@ import { flatSettings, hsmInstances, HsmConfigError, type FlatHsmSettings, type 
 import type { LogLevel } from './logger';
 import { DEFAULT_HOST, type ServerOptions } from './main';
 import { isPostgresUrl } from './store/open-store';
+import { masterKeySource } from './store/master-key';
 
 export class ServerConfigError extends Error {
   override readonly name = 'ServerConfigError';
@@ -203,6 +206,7 @@ export function parseServerConfig(text: string, file: string): ServerConfigFile 
     if (url !== undefined && !isPostgresUrl(url)) db.fail('database_url', 'a postgresql:// URL');
     if (url !== undefined && file !== undefined) db.fail('database', 'left out with database_url: one database per server');
     set('dbPath', url);
+    set('masterKeyFile', db.path('master_key_file'));
     set('unwrappedCacheMaxSize', db.int('unwrapped_cache_max_size'));
     set('unwrappedCacheMaxAgeMinutes', db.int('unwrapped_cache_max_age', 1));
     set('unwrappedCacheMaxTtlMinutes', db.int('unwrapped_cache_max_ttl', 1));
@@ -268,6 +272,8 @@ export function resolveServeOptions({ flags = {}, hsmFlags = {}, env, file }: Se
     admins: given(flat.admins) ?? fileFlat.admins,
   }, file?.hsmInstances ?? []);
   const opts: ServerOptions = { ...file?.options, ...fromEnv, ...fromFlags, ...(hsm.length > 0 ? { hsm } : {}) };
+  // The environment's master key (P11KMS_MASTER_KEY, a systemd credential) beats the file's master_key_file, as for every setting.
+  if (fromFlags.masterKeyFile === undefined && opts.masterKeyFile !== undefined && masterKeySource({ defaultFile: '', env }).kind !== 'file') delete opts.masterKeyFile;
   for (const key of ['maxRequestBytes', 'maxConnections', 'maxConcurrentRequests', 'headersTimeoutMs', 'requestTimeoutMs', 'idleTimeoutMs'] as const) {
     // 0 would refuse everything (or, for Node's timeouts, disable them): neither is a limit anyone means.
     if (opts[key] === 0) throw new ServerConfigError(`${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be at least 1`);

@@ -10,8 +10,9 @@ import { AuditTrail } from './audit';
 import { createKmipHttpServer } from './http';
 import { createKmipSocketServer } from './socket';
 import { createLogger, type LogLevel } from './logger';
-import { openStore } from './store/open-store';
+import { isPostgresUrl, openSealedStore } from './store/open-store';
 import type { ObjectStore } from './store/store';
+import { masterKeySource, type MasterKeySource } from './store/master-key';
 import type { HsmInstanceConfig } from './hsm/hsm-config';
 import { HsmRegistry } from './hsm/hsm-registry';
 import type { KeyCacheOptions } from '../hsm/key-cache';
@@ -27,6 +28,12 @@ export interface ServerOptions extends AuthOptions, ServerLimits {
   /** SQLite file, or a postgresql:// URL (src/server/store/open-store.ts); defaults to <dataDir>/kms.sqlite. */
   dbPath?: string;
   dataDir?: string;
+  /**
+   * The master key ring that seals key material at rest (src/server/store/master-key.ts).
+   * Default: $P11KMS_MASTER_KEY, else $CREDENTIALS_DIRECTORY/master-key, else
+   * <SQLite file>.master-key (<dataDir>/master-key for PostgreSQL), created on first start.
+   */
+  masterKeyFile?: string;
   tlsCert?: string;
   tlsKey?: string;
   /** Binary TTLV over TLS; needs tlsCert, tlsKey and clientCa. */
@@ -82,6 +89,13 @@ export function resolveDbPath(opts: ServerOptions): string {
   return opts.dbPath ?? join(opts.dataDir ?? defaultDataDir(), 'kms.sqlite');
 }
 
+/** Where the master key ring comes from for these options (the environment is the process's). */
+export function resolveMasterKeySource(opts: ServerOptions, env: Readonly<Record<string, string | undefined>> = process.env): MasterKeySource {
+  const db = resolveDbPath(opts);
+  const defaultFile = isPostgresUrl(db) ? join(opts.dataDir ?? defaultDataDir(), 'master-key') : `${db}.master-key`;
+  return masterKeySource({ ...(opts.masterKeyFile !== undefined ? { masterKeyFile: opts.masterKeyFile } : {}), defaultFile, env });
+}
+
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -134,7 +148,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     checkKek(opts, hsm);
     const admins = opts.admins ?? [DEFAULT_ADMIN];
     checkAdminNames(admins);
-    store = await openStore(resolveDbPath(opts));
+    store = await openSealedStore(resolveDbPath(opts), resolveMasterKeySource(opts), (m) => log.warn(m));
     const audit = new AuditTrail(store, log);
     const endpoint = new KmipEndpoint(store, log, audit, hsm, opts.keyEncryptionKey);
     const tls = opts.tlsCert && opts.tlsKey ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } : undefined;
@@ -187,8 +201,9 @@ export async function serve(opts: ServerOptions): Promise<void> {
     installShutdown(() => running.close());
     return;
   }
-  // Migrate once before the workers open the database.
-  await (await openStore(resolveDbPath(opts))).close();
+  // Migrate once, create the master key file if there is none yet and seal rows from before
+  // sealing, before the workers open the database: a wrong master key stops `serve` here.
+  await (await openSealedStore(resolveDbPath(opts), resolveMasterKeySource(opts), (m) => log.warn(m))).close();
   // Check the HSMs (and the cache settings) once here, so a wrong PIN stops `serve` instead of making workers crash and restart forever.
   if (opts.hsm && opts.hsm.length > 0) {
     const hsm = HsmRegistry.open(opts.hsm, cacheOptions(opts));

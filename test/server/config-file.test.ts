@@ -189,3 +189,12 @@ idle_timeout_ms = 60000
   t.throws(() => parse('[limits]\nmax_sockets = 3'), { message: /unknown key limits\.max_sockets/ });
   t.throws(() => resolveServeOptions({ env: {}, flags: { maxConcurrentRequests: 0 } }), /max-concurrent-requests must be at least 1/, 'a flag of 0 too');
 });
+
+t.test('[db] master_key_file: relative to the file; the flag and the environment\'s key beat it', async (t) => {
+  const file = parse('[db]\nmaster_key_file = "keys/master-key"\n');
+  t.equal(resolveServeOptions({ env: {}, file }).masterKeyFile, '/etc/p11kms/keys/master-key');
+  t.equal(resolveServeOptions({ env: {}, file, flags: { masterKeyFile: '/flag/key' } }).masterKeyFile, '/flag/key');
+  t.equal(resolveServeOptions({ env: { P11KMS_MASTER_KEY: 'k' }, file }).masterKeyFile, undefined, 'P11KMS_MASTER_KEY beats master_key_file');
+  t.equal(resolveServeOptions({ env: { P11KMS_MASTER_KEY: 'k' }, file, flags: { masterKeyFile: '/flag/key' } }).masterKeyFile, '/flag/key', 'the flag beats P11KMS_MASTER_KEY');
+  t.throws(() => parse('[db]\nmaster_key_file = 1\n'), { message: `${FILE}: db.master_key_file must be a string` });
+});

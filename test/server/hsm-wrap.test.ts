@@ -4,7 +4,7 @@ import { createSymmetricKeyRequest, symmetricKeyObject } from '../../src/kmip/re
 import { T, child, type TtlvStructure } from '../../src/kmip/ttlv';
 import { startServer, type ServerOptions } from '../../src/server/main';
 import { reasonOf } from '../support/client';
-import { createWrapped, flatHsm, serverOn as serverWith, storedRow, tempDb, type KmsOnDb } from '../support/hsm-kms';
+import { createWrapped, flatHsm, sealedRow, serverOn as serverWith, storedRow, tempDb, type KmsOnDb } from '../support/hsm-kms';
 import { scanForKey } from '../support/db-scan';
 import { cli } from '../cli/harness';
 import { PIN, makeTokens } from '../hsm/softhsm';
@@ -79,8 +79,9 @@ t.test('wrapping_key_id: refusals', async (t) => {
   t.equal(await reasonOf(createWrapped(s.client, dbKey)), 'Feature_Not_Supported', 'wrapping at rest by a database key is not supported');
   // The scan is not vacuous: an unwrapped key's bytes are found.
   const dbKeyBytes = (await s.client.get(dbKey)).bytes as Buffer;
-  t.equal((await storedRow(dbPath, dbKey)).material.length, 32);
-  t.ok((await scanForKey(dir, dbPath, dbKeyBytes, walFrom)).includes('objects.material'), 'control: a key stored in clear is found by the scan');
+  t.same((await storedRow(dbPath, dbKey)).material, dbKeyBytes, 'not wrapped by an HSM key: only sealed by the master key');
+  t.same(await scanForKey(dir, dbPath, dbKeyBytes, walFrom), [], 'the master key seals it at rest');
+  t.ok((await scanForKey(dir, dbPath, (await sealedRow(dbPath, dbKey)).material, walFrom)).includes('objects.material'), 'control: the scan finds bytes where they are stored');
   const kek = uid('kek_refusals');
   await s.client.create({ algorithm: 'AES', length: 256, uniqueIdentifier: kek });
   const alice = await serverOn(await another('alice'), { defaultUser: 'alice' });

@@ -30,7 +30,7 @@ t.test('schema 2 indexes the wrapping key of rows written before it existed', { 
 
   const store = new SqliteStore(path);
   t.teardown(() => store.close());
-  t.equal(SCHEMA_VERSION, 3);
+  t.equal(SCHEMA_VERSION, 4);
   t.same(await store.locate({ wrappedBy: ['hsm::1::kek'] }), ['wrapped'], 'only the WrappingKeyLink counts, not another link to the same UID');
   t.same(await store.locate({ wrappedBy: ['hsm::1::other', 'hsm::1::kek'] }), ['wrapped']);
   t.same(await store.locate({ wrappedBy: [] }), [], 'an empty list matches nothing');

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { isPostgresUrl } from '../../src/server/store/open-store';
+import { loadMasterKeyRing } from '../../src/server/store/master-key';
 
 /**
  * Reading a test server's database behind its back, on either back end: one row as stored,
@@ -35,6 +36,18 @@ export async function storedRow(dbPath: string, id: string): Promise<StoredRow> 
   } finally {
     db.close();
   }
+}
+
+/** A row's material opened with the master key ring in `keyFile` (as the server reads it). */
+export function openedMaterial(keyFile: string, uid: string, sealed: Buffer): Buffer {
+  return loadMasterKeyRing({ kind: 'file', path: keyFile }, false).open(uid, sealed);
+}
+
+/** One row as the server sees it: its material opened with the master key ring in `keyFile`. */
+export async function openedRow(dbPath: string, id: string, keyFile: string): Promise<StoredRow> {
+  const row = await storedRow(dbPath, id);
+  // A destroyed object has no material (null) to open.
+  return row.material ? { ...row, material: openedMaterial(keyFile, id, row.material) } : row;
 }
 
 /** Every row of one table, on either back end. */

@@ -8,10 +8,32 @@ import { vendorAttribute } from '../../src/server/model/attributes';
 import type { HsmInstanceConfig } from '../../src/server/hsm/hsm-config';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/server/main';
 import { PIN, SOFTHSM2_LIB } from '../hsm/softhsm';
-import { walStart } from './db-scan';
+import { openedRow, walStart, type StoredRow } from './db-scan';
 import { freshDatabase, onPostgres } from './postgres';
 
-export { storedRow } from './db-scan';
+export { storedRow as sealedRow } from './db-scan';
+
+/**
+ * The master key file of a server started by serverOn on this database: beside a SQLite file;
+ * for PostgreSQL, one directory per database for the whole test process, so a restart finds it.
+ */
+const pgKeyDirs = new Map<string, string>();
+export function masterKeyFileOf(dbPath: string): string {
+  if (!onPostgres) return `${dbPath}.master-key`;
+  let dir = pgKeyDirs.get(dbPath);
+  if (!dir) {
+    const made = mkdtempSync(join(tmpdir(), 'p11kms-pgkey-'));
+    process.once('exit', () => rmSync(made, { recursive: true, force: true }));
+    pgKeyDirs.set(dbPath, made);
+    dir = made;
+  }
+  return join(dir, 'master-key');
+}
+
+/** One row with its material opened by the server's master key: the HSM-wrapped form for a wrapped key. */
+export function storedRow(dbPath: string, id: string): Promise<StoredRow> {
+  return openedRow(dbPath, id, masterKeyFileOf(dbPath));
+}
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -30,7 +52,7 @@ export interface KmsOnDb {
 
 /** A server on a given database; the caller stops it (a restart needs the same file). */
 export async function serverOn(dbPath: string, opts: ServerOptions): Promise<KmsOnDb> {
-  const server = await startServer({ port: 0, dbPath, logLevel: 'silent', ...opts });
+  const server = await startServer({ port: 0, dbPath, masterKeyFile: masterKeyFileOf(dbPath), logLevel: 'silent', ...opts });
   const client = new KmipClient({ url: server.url });
   let stopped = false;
   return {

@@ -21,7 +21,9 @@ export class KmsProcess {
   async start(generation = 0): Promise<string> {
     const logPath = join(this.logDir, `${this.name}-${generation}.log`);
     const fd = openSync(logPath, 'a');
-    this.child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js'), 'serve', '--port', String(this.port), '--db', this.dbPath, '--workers', '0', '--log-level', 'debug'], {
+    this.child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js'), 'serve', '--port', String(this.port), '--db', this.dbPath, '--workers', '0', '--log-level', 'debug',
+      // The master key's default home on PostgreSQL; the servers of one test share it, as they share the database.
+      '--data-dir', this.logDir], {
       stdio: ['ignore', 'ignore', fd],
       env: { ...process.env, NODE_OPTIONS: '' },
     });

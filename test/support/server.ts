@@ -1,13 +1,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, type RunningServer, type ServerOptions } from '../../src/server/main';
+import { resolveMasterKeySource, startServer, type RunningServer, type ServerOptions } from '../../src/server/main';
+import { describeSource } from '../../src/server/store/master-key';
 import { freshDatabase, onPostgres } from './postgres';
 
 export interface TestServer extends RunningServer {
   dir: string;
   /** The SQLite file or the PostgreSQL URL the server runs on. */
   dbPath: string;
+  /** Where the master key ring sealing the database's key material comes from (a file unless P11KMS_MASTER_KEY is set). */
+  masterKeyFile: string;
   /** POST a JSON body to a path, returning status, content type and text. */
   post(path: string, body: string | Buffer, contentType?: string): Promise<{ status: number; type: string; text: string; bytes: Buffer }>;
 }
@@ -23,7 +26,9 @@ interface Teardown {
 export async function startTestServer(t: Teardown, opts: ServerOptions = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'p11kms-test-'));
   const dbPath = onPostgres ? await freshDatabase(t) : join(dir, 'kms.sqlite');
-  const server = await startServer({ port: 0, dbPath, logLevel: 'silent', ...opts });
+  // The data directory holds the master key on PostgreSQL (on SQLite it is beside the file).
+  const options: ServerOptions = { port: 0, dbPath, dataDir: dir, logLevel: 'silent', ...opts };
+  const server = await startServer(options);
   t.teardown(async () => {
     await server.close();
     rmSync(dir, { recursive: true, force: true });
@@ -32,6 +37,7 @@ export async function startTestServer(t: Teardown, opts: ServerOptions = {}): Pr
     ...server,
     dir,
     dbPath,
+    masterKeyFile: describeSource(resolveMasterKeySource(options)),
     async post(path, body, contentType = 'application/json') {
       const res = await fetch(server.url + path, { method: 'POST', headers: { 'Content-Type': contentType }, body });
       const bytes = Buffer.from(await res.arrayBuffer());

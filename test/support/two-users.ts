@@ -17,6 +17,8 @@ export interface TwoUsers {
   dir: string;
   /** The SQLite file or PostgreSQL URL (P11KMS_TEST_DB) the server runs on. */
   dbPath: string;
+  /** The master key file sealing its key material. */
+  masterKeyFile: string;
 }
 
 /** One server that knows two users by their API tokens, as a deployment with authentication. */
@@ -33,7 +35,7 @@ export async function twoUsers(t: Teardown, opts: ServerOptions = {}): Promise<T
     alice: ['--server-url', server.url, '--access-token', tokens.alice],
     bob: ['--server-url', server.url, '--access-token', tokens.bob],
   };
-  return { alice, bob, cli, dir: server.dir, dbPath: server.dbPath };
+  return { alice, bob, cli, dir: server.dir, dbPath: server.dbPath, masterKeyFile: server.masterKeyFile };
 }
 
 /** What a call ends in: "ok", or the KMIP ResultReason it failed with. */

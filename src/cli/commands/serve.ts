@@ -22,6 +22,7 @@ export function registerServe(program: Command, rt: Runtime): void {
     .option('--port <port>', 'HTTP(S) port (default 9998)', parseInteger('--port'))
     .option('--db <file|url>', 'SQLite database file, or postgresql://user:pass@host:port/db (default <data-dir>/kms.sqlite)')
     .option('--data-dir <dir>', 'data directory (default $P11KMS_DATA_DIR or ~/.local/share/p11kms)')
+    .option('--master-key-file <file>', 'master key ring sealing key material at rest (default $P11KMS_MASTER_KEY, else $CREDENTIALS_DIRECTORY/master-key, else <db>.master-key, created 0600 on first start)')
     .option('--tls-cert <pem>', 'server certificate; serves HTTPS with --tls-key')
     .option('--tls-key <pem>', 'server private key')
     .option('--socket-port <port>', 'also serve binary KMIP over mutual TLS (e.g. 5696)', parseInteger('--socket-port'))

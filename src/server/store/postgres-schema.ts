@@ -51,6 +51,8 @@ export const PG_MIGRATIONS: readonly string[] = [
    CREATE INDEX audit_time ON audit (time);
    CREATE INDEX audit_user ON audit (user_id, time);
    CREATE INDEX audit_uids ON audit USING gin (uids);`,
+  // 3: the master keys the material is sealed under, as SQLite's migration 4.
+  `CREATE TABLE master_keys (key_id TEXT PRIMARY KEY, added_at BIGINT NOT NULL);`,
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { KmipError } from '../../kmip/errors';
-import type { AuditQuery, AuditRecord, Grant, LocateQuery, ObjectStore, StoredObject, StoredObjectWrite } from './store';
+import type { AuditQuery, AuditRecord, Grant, LocateQuery, RawObjectStore, StoredMaterial, StoredObject, StoredObjectWrite } from './store';
 import { PG_MIGRATION_LOCK, PG_MIGRATIONS, PG_SCHEMA_VERSION, PG_VERSION_TABLE } from './postgres-schema';
 
 interface ObjectRow {
@@ -47,7 +47,7 @@ function pgCode(e: unknown): string | undefined {
  * the server side. Nothing is cached here: several `p11kms serve` processes may share the
  * database, and every read goes to it.
  */
-export class PostgresStore implements ObjectStore {
+export class PostgresStore implements RawObjectStore {
   private constructor(private readonly pool: pg.Pool) {}
 
   /** Connects and brings the schema up to date; fails if the database is unreachable or newer than this server. */
@@ -183,6 +183,64 @@ export class PostgresStore implements ObjectStore {
       ORDER BY seq DESC LIMIT ${param(q.limit)}`;
     const r = await this.pool.query<AuditRow>(sql, values);
     return r.rows.map((row) => ({ time: Number(row.time), user: row.user_id, operation: row.operation, uids: row.uids, result: row.result }));
+  }
+
+  async masterKeyIds(): Promise<string[]> {
+    const r = await this.pool.query<{ key_id: string }>('SELECT key_id FROM master_keys ORDER BY added_at, key_id');
+    return r.rows.map((row) => row.key_id);
+  }
+
+  async adoptMasterKey(id: string, check: (registered: string[]) => void, seal: (uid: string, clear: Buffer) => Buffer): Promise<number> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      let sealed = 0;
+      await client.query('BEGIN');
+      try {
+        // Servers starting together take turns: only one can find the table empty and seal.
+        await client.query('LOCK TABLE master_keys IN EXCLUSIVE MODE');
+        const registered = (await client.query<{ key_id: string }>('SELECT key_id FROM master_keys ORDER BY added_at, key_id')).rows.map((r) => r.key_id);
+        check(registered);
+        if (registered.length === 0) {
+          const rows = await client.query<StoredMaterial>('SELECT uid, material FROM objects WHERE material IS NOT NULL FOR UPDATE');
+          for (const row of rows.rows) {
+            await client.query('UPDATE objects SET material = $2 WHERE uid = $1', [row.uid, seal(row.uid, row.material)]);
+            sealed++;
+          }
+        }
+        await client.query('INSERT INTO master_keys (key_id, added_at) VALUES ($1, $2) ON CONFLICT DO NOTHING', [id, Date.now()]);
+        await client.query('COMMIT');
+      } catch (e) {
+        await client.query('ROLLBACK');
+        throw e;
+      }
+      // The clear versions of the rows are dead tuples still in the table's files: rewrite the table without them (once, on upgrade).
+      if (sealed > 0) await client.query('VACUUM FULL objects');
+      return sealed;
+    } catch (e) {
+      broken = e instanceof Error && !(e.name === 'MasterKeyError') ? e : undefined;
+      throw e;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async materialPage(after: string, limit: number): Promise<StoredMaterial[]> {
+    const r = await this.pool.query<StoredMaterial>('SELECT uid, material FROM objects WHERE uid > $1 AND material IS NOT NULL ORDER BY uid LIMIT $2', [after, limit]);
+    return r.rows;
+  }
+
+  async replaceMaterial(uid: string, expected: Buffer, next: Buffer): Promise<boolean> {
+    const r = await this.pool.query('UPDATE objects SET material = $3 WHERE uid = $1 AND material = $2', [uid, expected, next]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async forgetMasterKey(id: string, prefix: Buffer): Promise<boolean> {
+    const r = await this.pool.query(
+      'DELETE FROM master_keys WHERE key_id = $1 AND NOT EXISTS (SELECT 1 FROM objects WHERE substring(material from 1 for $2) = $3)',
+      [id, prefix.length, prefix],
+    );
+    return (r.rowCount ?? 0) > 0;
   }
 
   async close(): Promise<void> {

@@ -49,6 +49,8 @@ export const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX audit_time ON audit(time);
    CREATE INDEX audit_user ON audit(user_id, time);`,
+  // 4: the master keys the material is sealed under (master-key.ts); none yet means the rows are from before sealing.
+  `CREATE TABLE master_keys (key_id TEXT PRIMARY KEY, added_at INTEGER NOT NULL);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

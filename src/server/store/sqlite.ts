@@ -1,8 +1,7 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { KmipError } from '../../kmip/errors';
-import type { AuditQuery, AuditRecord, Grant, LocateQuery, ObjectStore, StoredObject, StoredObjectWrite } from './store';
+import { prepareDatabaseFile, tightenDatabaseFiles } from './file-modes';
+import type { AuditQuery, AuditRecord, Grant, LocateQuery, RawObjectStore, StoredMaterial, StoredObject, StoredObjectWrite } from './store';
 import { MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema';
 
 interface ObjectRow {
@@ -35,18 +34,22 @@ type PendingWrite = { apply: () => void; resolve: () => void; reject: (e: unknow
  * Writes issued in the same event-loop turn are committed together in one transaction
  * (group commit), so concurrent creations share one fsync without weakening durability.
  */
-export class SqliteStore implements ObjectStore {
+export class SqliteStore implements RawObjectStore {
   private readonly db: Database.Database;
   private pending: PendingWrite[] = [];
   private flushScheduled = false;
   private readonly stmt: ReturnType<SqliteStore['prepare']>;
 
-  constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  /** `warn` hears about a database directory others can enter (file-modes.ts). */
+  constructor(path: string, warn: (message: string) => void = () => undefined) {
+    if (path !== ':memory:') prepareDatabaseFile(path, warn);
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
+    if (path !== ':memory:') tightenDatabaseFiles(path, warn);
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
+    // Freed space is zeroed: a deleted or rewritten row (a clear row sealed by adoptMasterKey) leaves nothing behind in the file.
+    this.db.pragma('secure_delete = ON');
     this.db.pragma('busy_timeout = 10000');
     this.migrate();
     this.stmt = this.prepare();
@@ -87,6 +90,13 @@ export class SqliteStore implements ObjectStore {
       grantsOf: this.db.prepare('SELECT uid, user_id AS user, operation FROM grants WHERE uid = ?'),
       grantedTo: this.db.prepare('SELECT uid, user_id AS user, operation FROM grants WHERE user_id = ?'),
       appendAudit: this.db.prepare('INSERT INTO audit (time, user_id, operation, uids, result) VALUES (?, ?, ?, ?, ?)'),
+      masterKeyIds: this.db.prepare('SELECT key_id FROM master_keys ORDER BY added_at, key_id').pluck(),
+      registerMasterKey: this.db.prepare('INSERT OR IGNORE INTO master_keys (key_id, added_at) VALUES (?, ?)'),
+      clearMaterial: this.db.prepare('SELECT uid, material FROM objects WHERE material IS NOT NULL'),
+      setMaterial: this.db.prepare('UPDATE objects SET material = ? WHERE uid = ?'),
+      materialPage: this.db.prepare('SELECT uid, material FROM objects WHERE uid > ? AND material IS NOT NULL ORDER BY uid LIMIT ?'),
+      replaceMaterial: this.db.prepare('UPDATE objects SET material = ? WHERE uid = ? AND material = ?'),
+      forgetMasterKey: this.db.prepare('DELETE FROM master_keys WHERE key_id = ? AND NOT EXISTS (SELECT 1 FROM objects WHERE substr(material, 1, ?) = ?)'),
     };
   }
 
@@ -274,6 +284,50 @@ export class SqliteStore implements ObjectStore {
     const sql = `SELECT a.time, a.user_id, a.operation, a.uids, a.result FROM audit a ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY a.id DESC LIMIT ?`;
     const rows = this.db.prepare(sql).all(...params, q.limit) as AuditRow[];
     return rows.map((r) => ({ time: r.time, user: r.user_id, operation: r.operation, uids: JSON.parse(r.uids) as string[], result: r.result }));
+  }
+
+  async masterKeyIds(): Promise<string[]> {
+    return this.stmt.masterKeyIds.all() as string[];
+  }
+
+  async adoptMasterKey(id: string, check: (registered: string[]) => void, seal: (uid: string, clear: Buffer) => Buffer): Promise<number> {
+    // Pending writes first: they were sealed (or not) before this transaction decides.
+    if (this.pending.length > 0) this.flush();
+    // IMMEDIATE: the write lock is taken before reading, so two processes cannot both find no key.
+    const sealedNow = this.db.transaction(() => {
+      const registered = this.stmt.masterKeyIds.all() as string[];
+      check(registered);
+      let sealed = 0;
+      if (registered.length === 0) {
+        for (const row of this.stmt.clearMaterial.all() as StoredMaterial[]) {
+          this.stmt.setMaterial.run(seal(row.uid, row.material), row.uid);
+          sealed++;
+        }
+      }
+      this.stmt.registerMasterKey.run(id, Date.now());
+      return sealed;
+    }).immediate();
+    // The clear rows are still in WAL frames: copy the sealed pages back and empty the WAL.
+    if (sealedNow > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return sealedNow;
+  }
+
+  async materialPage(after: string, limit: number): Promise<StoredMaterial[]> {
+    return this.stmt.materialPage.all(after, limit) as StoredMaterial[];
+  }
+
+  replaceMaterial(uid: string, expected: Buffer, next: Buffer): Promise<boolean> {
+    let replaced = false;
+    return this.enqueue(() => {
+      replaced = this.stmt.replaceMaterial.run(next, uid, expected).changes > 0;
+    }).then(() => replaced);
+  }
+
+  forgetMasterKey(id: string, prefix: Buffer): Promise<boolean> {
+    let forgotten = false;
+    return this.enqueue(() => {
+      forgotten = this.stmt.forgetMasterKey.run(id, prefix.length, prefix).changes > 0;
+    }).then(() => forgotten);
   }
 
   close(): void {

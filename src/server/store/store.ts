@@ -104,3 +104,31 @@ export interface ObjectStore {
   /** PostgreSQL ends its connections: await it before the process exits. */
   close(): void | Promise<void>;
 }
+
+/** One object's key material as the database holds it (sealed): what a master-key rotation walks. */
+export interface StoredMaterial {
+  uid: string;
+  material: Buffer;
+}
+
+/**
+ * What the master-key layer (sealed-store.ts) needs of a back end besides ObjectStore: the
+ * material as stored, and the registry of the master keys it is sealed under.
+ */
+export interface RawObjectStore extends ObjectStore {
+  /** The master keys rows may be sealed under (table master_keys). */
+  masterKeyIds(): Promise<string[]>;
+  /**
+   * In one transaction, serialised against other servers doing the same: calls `check` with
+   * the registered key ids (it throws to refuse); if none is registered yet, every row with
+   * material is a row from before sealing, and is sealed now with `seal`; then registers `id`.
+   * Resolves to the number of rows sealed.
+   */
+  adoptMasterKey(id: string, check: (registered: string[]) => void, seal: (uid: string, clear: Buffer) => Buffer): Promise<number>;
+  /** Up to `limit` objects with material, in UID order, after `after` ('' for the first page). */
+  materialPage(after: string, limit: number): Promise<StoredMaterial[]>;
+  /** Sets one object's material if it is still `expected` (no write came in between): true if it did. */
+  replaceMaterial(uid: string, expected: Buffer, next: Buffer): Promise<boolean>;
+  /** Unregisters a key only if no row starts with its `prefix` any more: true if it did. */
+  forgetMasterKey(id: string, prefix: Buffer): Promise<boolean>;
+}
