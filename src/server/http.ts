@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { KmipError } from '../kmip/errors';
-import { decodeJsonText, encodeJsonText } from '../kmip/json-codec';
+import { decodeJsonBody, encodeJsonBody } from './codec-offload';
 import { decodeBinary, encodeBinary } from '../kmip/binary-codec';
 import type { TtlvNode } from '../kmip/ttlv';
 import { asKmipError, type KmipEndpoint } from './endpoint';
@@ -11,7 +11,7 @@ import { AccessApi } from './access/rest';
 import type { Authenticator } from './auth/authenticator';
 import { isAuthenticated } from './auth/outcome';
 import { sendAuthFailure } from './auth/reply';
-import { ConcurrencyGate, DEFAULT_LIMITS, httpTimeoutOptions, withDefaults, type ServerLimits } from './limits';
+import { ByteBudget, ConcurrencyGate, DEFAULT_LIMITS, httpTimeoutOptions, withDefaults, type ServerLimits } from './limits';
 
 export const MAX_BODY_BYTES = DEFAULT_LIMITS.maxRequestBytes;
 
@@ -31,25 +31,43 @@ export interface HttpOptions {
   hsmStatus?: () => unknown[];
   /** /access/* (grants) and /audit; absent, those routes are 404. */
   access?: AccessApi;
+  /** The process's in-flight byte budget, shared with the TLS socket; its own one otherwise. */
+  inflight?: ByteBudget;
 }
 
 class BodyTooLarge extends Error {}
+class OverBudget extends Error {}
 
-function readBody(req: http.IncomingMessage, maxBytes: number): Promise<Buffer> {
+/**
+ * The body, at most maxBytes. `charge` books its bytes against the process's in-flight budget
+ * before they are held: the declared length at once, a chunked body as it arrives.
+ */
+function readBody(req: http.IncomingMessage, maxBytes: number, charge: (bytes: number) => boolean = () => true): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > maxBytes) {
       reject(new BodyTooLarge());
       return;
     }
+    if (declared > 0 && !charge(declared)) {
+      reject(new OverBudget());
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
+      const before = size;
       size += c.length;
       if (size > maxBytes) {
         // Stop reading, but keep the connection until the 413 is out (sent with Connection: close).
         req.pause();
         reject(new BodyTooLarge());
+        return;
+      }
+      const unbooked = size - Math.max(before, declared);
+      if (unbooked > 0 && !charge(Math.min(unbooked, c.length))) {
+        req.pause();
+        reject(new OverBudget());
         return;
       }
       chunks.push(c);
@@ -79,6 +97,7 @@ function sendError(res: http.ServerResponse, e: unknown): void {
 export function createKmipHttpServer(endpoint: KmipEndpoint, opts: HttpOptions, log: Logger): http.Server {
   const limits = withDefaults(opts.limits ?? {});
   const gate = new ConcurrencyGate(limits.maxConcurrentRequests);
+  const inflight = opts.inflight ?? new ByteBudget(limits.maxInflightBytes);
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     route(req, res).catch((e: unknown) => {
       log.error('request failed', { url: req.url, message: e instanceof Error ? e.message : String(e) });
@@ -106,9 +125,10 @@ export function createKmipHttpServer(endpoint: KmipEndpoint, opts: HttpOptions, 
       if (user === undefined) return;
       let body: Buffer;
       try {
-        body = await readBody(req, limits.maxRequestBytes);
+        body = await readBody(req, limits.maxRequestBytes, bookAgainstBudget(res));
       } catch (e) {
         if (e instanceof BodyTooLarge) return send(res, 413, 'text/html; charset=utf-8', `Invalid_Message: request body larger than ${limits.maxRequestBytes} bytes`, { Connection: 'close' });
+        if (e instanceof OverBudget) return send(res, 503, 'text/plain; charset=utf-8', `Server_Limit_Exceeded: the requests in progress already hold ${limits.maxInflightBytes} bytes (max_inflight_bytes); retry later`, { 'Retry-After': 1, Connection: 'close' });
         throw e;
       }
       if (path === '/kmip/2_1') return await kmip21(body, user, res);
@@ -116,6 +136,23 @@ export function createKmipHttpServer(endpoint: KmipEndpoint, opts: HttpOptions, 
     } finally {
       gate.leave();
     }
+  }
+
+  /**
+   * Books a request's bytes against the in-flight budget until its response is out (or its
+   * connection gone): the decoded request, the work and the response all grow with the body.
+   */
+  function bookAgainstBudget(res: http.ServerResponse): (bytes: number) => boolean {
+    let booked = 0;
+    res.once('close', () => {
+      inflight.give(booked);
+      booked = 0;
+    });
+    return (bytes) => {
+      if (!inflight.tryTake(bytes)) return false;
+      booked += bytes;
+      return true;
+    };
   }
 
   /** The caller, or undefined once a 401/503 has been sent. Checked before the body is read, so strangers cannot make the server buffer anything. */
@@ -149,13 +186,13 @@ export function createKmipHttpServer(endpoint: KmipEndpoint, opts: HttpOptions, 
   async function kmip21(body: Buffer, user: string, res: http.ServerResponse): Promise<void> {
     let request: TtlvNode;
     try {
-      request = decodeJsonText(body.toString('utf8'));
+      request = await decodeJsonBody(body);
     } catch (e) {
       return sendError(res, e instanceof KmipError ? e : new KmipError('Codec_Error', String(e)));
     }
     try {
       const response = request.tag === 'RequestMessage' ? await endpoint.runMessage(request, user) : await endpoint.runBare(request, user);
-      send(res, 200, 'application/json', encodeJsonText(response));
+      send(res, 200, 'application/json', await encodeJsonBody(response));
     } catch (e) {
       sendError(res, e);
     }
@@ -169,11 +206,11 @@ export function createKmipHttpServer(endpoint: KmipEndpoint, opts: HttpOptions, 
     if (contentType === 'application/json') {
       let request: TtlvNode;
       try {
-        request = decodeJsonText(body.toString('utf8'));
+        request = await decodeJsonBody(body);
       } catch (e) {
         return sendError(res, e);
       }
-      send(res, 200, 'application/json', encodeJsonText(await endpoint.runMessage(request, user)));
+      send(res, 200, 'application/json', await encodeJsonBody(await endpoint.runMessage(request, user)));
       return;
     }
     send(res, 422, 'text/html; charset=utf-8', 'Invalid_Message: Unsupported content type');

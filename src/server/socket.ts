@@ -2,7 +2,7 @@ import tls from 'node:tls';
 import type { KmipEndpoint } from './endpoint';
 import type { Logger } from './logger';
 import { runBinary } from './http';
-import { withDefaults, type ServerLimits } from './limits';
+import { ByteBudget, withDefaults, type ServerLimits } from './limits';
 
 export interface SocketOptions {
   cert: Buffer;
@@ -10,6 +10,8 @@ export interface SocketOptions {
   clientCa: Buffer;
   /** maxRequestBytes, maxConnections, headersTimeoutMs (the TLS handshake), requestTimeoutMs (one message), idleTimeoutMs. */
   limits?: ServerLimits;
+  /** The process's in-flight byte budget, shared with the HTTP listener; its own one otherwise. */
+  inflight?: ByteBudget;
 }
 
 /**
@@ -21,6 +23,7 @@ export interface SocketOptions {
 export function createKmipSocketServer(endpoint: KmipEndpoint, opts: SocketOptions, log: Logger): tls.Server {
   const limits = withDefaults(opts.limits ?? {});
   const maxBytes = limits.maxRequestBytes;
+  const inflight = opts.inflight ?? new ByteBudget(limits.maxInflightBytes);
   const server = tls.createServer({
     handshakeTimeout: limits.headersTimeoutMs,
     cert: opts.cert,
@@ -54,12 +57,33 @@ export function createKmipSocketServer(endpoint: KmipEndpoint, opts: SocketOptio
         }, limits.requestTimeoutMs);
       }
     };
-    socket.on('close', () => clearTimeout(messageDeadline));
+    // The message being received or served is booked against the in-flight budget from its header on.
+    let booked = 0;
+    const bookNextMessage = (): boolean => {
+      if (booked > 0 || buffered.length < 8) return true;
+      const length = 8 + buffered.readUInt32BE(4);
+      if (length > maxBytes + 8 || !inflight.tryTake(length)) {
+        log.warn('socket message refused: too large, or the in-flight budget is spent', { remote: socket.remoteAddress, length });
+        socket.destroy();
+        return false;
+      }
+      booked = length;
+      return true;
+    };
+    const releaseMessage = (): void => {
+      inflight.give(booked);
+      booked = 0;
+    };
+    socket.on('close', () => {
+      clearTimeout(messageDeadline);
+      releaseMessage();
+    });
     const pump = async (): Promise<void> => {
       if (busy) return;
       busy = true;
       try {
         while (buffered.length >= 8) {
+          if (!bookNextMessage()) return;
           const length = buffered.readUInt32BE(4);
           if (length > maxBytes) {
             log.warn('socket frame too large', { remote: socket.remoteAddress, length });
@@ -75,7 +99,9 @@ export function createKmipSocketServer(endpoint: KmipEndpoint, opts: SocketOptio
           watchPartialMessage();
           const response = await runBinary(endpoint, Buffer.from(frame), user, log);
           if (socket.destroyed) return;
-          socket.write(response);
+          const served = booked;
+          booked = 0;
+          socket.write(response, () => inflight.give(served));
         }
       } finally {
         busy = false;
@@ -88,6 +114,7 @@ export function createKmipSocketServer(endpoint: KmipEndpoint, opts: SocketOptio
         return;
       }
       watchPartialMessage();
+      if (!busy && !bookNextMessage()) return;
       void pump().then(() => (buffered.length >= 8 && !busy ? pump() : undefined));
     });
     socket.on('error', (e) => log.debug('socket error', { message: e.message }));

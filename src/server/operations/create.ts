@@ -5,6 +5,7 @@ import type { OperationContext } from '../context';
 import { intAttr, linkAttribute, splitAttributes, textAttr, type AttributeList } from '../model/attributes';
 import { keyPairSpec, symmetricKeyBits } from '../model/algorithms';
 import { generateKeyPair } from '../crypto/keygen';
+import { checkKeyPairCost } from '../limits';
 import { newObject } from './new-object';
 import { read, required } from './payload';
 
@@ -46,6 +47,7 @@ export async function createKeyPair(p: TtlvStructure, ctx: OperationContext): Pr
   const privAttrs = mergeAttributes(common, read.struct(p, 'PrivateKeyAttributes'));
   const pubAttrs = mergeAttributes(common, read.struct(p, 'PublicKeyAttributes'));
   const spec = keyPairSpec(splitAttributes(privAttrs).list);
+  checkKeyPairCost(spec.generate, ctx.limits);
   const pair = await generateKeyPair(spec.generate);
   const { priv, pub } = await storeKeyPair(ctx, privAttrs, pubAttrs, pair.privateKey, pair.publicKey, spec.attributes);
   return T.struct('CreateKeyPairResponse', [
