@@ -40,7 +40,8 @@ class OverBudget extends Error {}
 
 /**
  * The body, at most maxBytes. `charge` books its bytes against the process's in-flight budget
- * before they are held: the declared length at once, a chunked body as it arrives.
+ * before they are held: the declared length at once, a chunked body as it arrives. A declared
+ * body is copied into place chunk by chunk, so no single copy of megabytes holds the event loop.
  */
 function readBody(req: http.IncomingMessage, maxBytes: number, charge: (bytes: number) => boolean = () => true): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -49,13 +50,19 @@ function readBody(req: http.IncomingMessage, maxBytes: number, charge: (bytes: n
       reject(new BodyTooLarge());
       return;
     }
-    if (declared > 0 && !charge(declared)) {
+    let refused = false;
+    // Over budget: the rest of the body is read and dropped, so the client sees the 503 (and may retry on the connection) instead of a reset.
+    const refuse = (): void => {
+      refused = true;
+      req.resume();
       reject(new OverBudget());
-      return;
-    }
+    };
+    if (declared > 0 && !charge(declared)) return refuse();
+    const whole = declared > 0 ? Buffer.allocUnsafe(declared) : undefined;
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
+      if (refused) return;
       const before = size;
       size += c.length;
       if (size > maxBytes) {
@@ -64,15 +71,16 @@ function readBody(req: http.IncomingMessage, maxBytes: number, charge: (bytes: n
         reject(new BodyTooLarge());
         return;
       }
-      const unbooked = size - Math.max(before, declared);
-      if (unbooked > 0 && !charge(Math.min(unbooked, c.length))) {
-        req.pause();
-        reject(new OverBudget());
+      if (whole) {
+        c.copy(whole, before);
         return;
       }
+      if (!charge(c.length)) return refuse();
       chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () => {
+      if (!refused) resolve(whole ? whole.subarray(0, size) : Buffer.concat(chunks));
+    });
     req.on('error', reject);
     // A client that goes away mid-body must not hold its concurrency slot forever.
     req.on('close', () => {
@@ -128,7 +136,7 @@ export function createKmipHttpServer(endpoint: KmipEndpoint, opts: HttpOptions, 
         body = await readBody(req, limits.maxRequestBytes, bookAgainstBudget(res));
       } catch (e) {
         if (e instanceof BodyTooLarge) return send(res, 413, 'text/html; charset=utf-8', `Invalid_Message: request body larger than ${limits.maxRequestBytes} bytes`, { Connection: 'close' });
-        if (e instanceof OverBudget) return send(res, 503, 'text/plain; charset=utf-8', `Server_Limit_Exceeded: the requests in progress already hold ${limits.maxInflightBytes} bytes (max_inflight_bytes); retry later`, { 'Retry-After': 1, Connection: 'close' });
+        if (e instanceof OverBudget) return send(res, 503, 'text/plain; charset=utf-8', `Server_Limit_Exceeded: the requests in progress already hold ${limits.maxInflightBytes} bytes (max_inflight_bytes); retry later`, { 'Retry-After': 1 });
         throw e;
       }
       if (path === '/kmip/2_1') return await kmip21(body, user, res);

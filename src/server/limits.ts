@@ -39,7 +39,7 @@ export const DEFAULT_LIMITS: Required<ServerLimits> = {
   requestTimeoutMs: 60_000,
   idleTimeoutMs: 120_000,
   maxInflightBytes: 128 * 1024 * 1024,
-  maxPbkdf2Iterations: 1_000_000,
+  maxPbkdf2Iterations: 500_000,
   maxRsaBits: 4096,
 };
 

@@ -37,7 +37,7 @@ export function registerServe(program: Command, rt: Runtime): void {
     .option('--headers-timeout-ms <ms>', 'time a client has to send the request headers, or finish the TLS handshake (default 20000)', parseInteger('--headers-timeout-ms'))
     .option('--request-timeout-ms <ms>', 'time a client has to send a whole request or TTLV message (default 60000)', parseInteger('--request-timeout-ms'))
     .option('--max-inflight-bytes <n>', 'body bytes of the KMIP requests in progress at once per worker, the memory budget; beyond it HTTP 503 with Retry-After (default 128 MiB, at least --max-request-bytes)', parseInteger('--max-inflight-bytes'))
-    .option('--max-pbkdf2-iterations <n>', 'largest PBKDF2 IterationCount × output blocks a DeriveKey may ask for (default 1000000)', parseInteger('--max-pbkdf2-iterations'))
+    .option('--max-pbkdf2-iterations <n>', 'largest PBKDF2 IterationCount × output blocks a DeriveKey may ask for (default 500000)', parseInteger('--max-pbkdf2-iterations'))
     .option('--max-rsa-bits <n>', 'largest RSA key CreateKeyPair and ReKeyKeyPair generate (default 4096; at most 8192)', parseInteger('--max-rsa-bits'))
     .option('--idle-timeout-ms <ms>', 'TLS socket connections silent this long are closed (default 120000)', parseInteger('--idle-timeout-ms'))
     .option('--admin <user>', 'user who may read the audit (GET /audit, p11kms audit); repeatable, "*" for all (default admin)', collect)

@@ -6,12 +6,28 @@ import { KmipError, TtlvCodecError } from '../../kmip/errors';
 export type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; reason?: string; message: string; codec?: boolean };
 
 /**
+ * ArrayBuffers that came back from a worker whole (a decoded request's data, a ciphertext):
+ * nothing else holds them, so they may move on to the next worker without a copy. Anything
+ * else (key material from the store or a cache, a view into a request body) is copied, since
+ * moving it would empty it for its other holders.
+ */
+const MOVABLE = new WeakSet<ArrayBufferLike>();
+
+const ownsItsBuffer = (b: Uint8Array): boolean => b.byteOffset === 0 && b.byteLength === b.buffer.byteLength;
+
+/**
  * Buffers cross as exact copies (a view would drag its whole ArrayBuffer along, such as a
- * request body), transferred rather than copied a second time. Only plain objects and arrays
- * are walked: KeyObjects and the like are structured-cloned as they are.
+ * request body), transferred rather than copied a second time, or moved outright when they
+ * are MOVABLE. Only plain objects and arrays are walked: KeyObjects and the like are
+ * structured-cloned as they are.
  */
 export function packForWorker(value: unknown, transfer: TransferListItem[]): unknown {
   if (value instanceof Uint8Array) {
+    if (ownsItsBuffer(value) && MOVABLE.has(value.buffer) && !transfer.includes(value.buffer as ArrayBuffer)) {
+      MOVABLE.delete(value.buffer);
+      transfer.push(value.buffer as ArrayBuffer);
+      return value;
+    }
     const copy = new Uint8Array(value);
     transfer.push(copy.buffer);
     return copy;
@@ -25,9 +41,15 @@ export function packForWorker(value: unknown, transfer: TransferListItem[]): unk
   return value;
 }
 
-/** Structured clone turns Buffers into plain Uint8Arrays: make them Buffers again, in place. */
+/**
+ * Structured clone turns Buffers into plain Uint8Arrays: make them Buffers again, in place.
+ * One that arrived owning its whole (transferred) ArrayBuffer is nobody else's: MOVABLE.
+ */
 export function reviveBuffers(value: unknown): unknown {
-  if (value instanceof Uint8Array) return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  if (value instanceof Uint8Array) {
+    if (ownsItsBuffer(value) && value.byteLength >= 4096) MOVABLE.add(value.buffer);
+    return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  }
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) value[i] = reviveBuffers(value[i]);
     return value;
