@@ -122,9 +122,15 @@ export function encodeJsonBytes(node: TtlvNode): Buffer {
 
 const TYPES = new Set<string>(['Structure', 'Integer', 'LongInteger', 'BigInteger', 'Enumeration', 'Boolean', 'TextString', 'ByteString', 'DateTime', 'Interval', 'DateTimeExtended']);
 
+/** A large ByteString taken out of the text before parsing (decodeJsonBytes): its bytes, and its text should it be used as anything else. */
+interface LiftedBytes {
+  bytes: Buffer;
+  text: () => string;
+}
+
 class JsonDecoder {
   private nodes = 0;
-  constructor(private readonly limits: DecodeLimits) {}
+  constructor(private readonly limits: DecodeLimits, private readonly lifted: ReadonlyMap<string, LiftedBytes> = new Map()) {}
 
   node(json: unknown, path: string, depth: number): TtlvNode {
     if (++this.nodes > this.limits.maxNodes) throw new TtlvCodecError(`more than ${this.limits.maxNodes} TTLV nodes`);
@@ -142,7 +148,14 @@ class JsonDecoder {
     return this.value(tag, type, obj['value'], where, depth);
   }
 
-  private value(tag: string, type: TtlvType, v: unknown, where: string, depth: number): TtlvNode {
+  private value(tag: string, type: TtlvType, raw: unknown, where: string, depth: number): TtlvNode {
+    const lifted = typeof raw === 'string' ? this.lifted.get(raw) : undefined;
+    if (lifted && type === 'ByteString') {
+      if (lifted.bytes.length > this.limits.maxFieldBytes) throw new TtlvCodecError(`${where}: field larger than ${this.limits.maxFieldBytes} bytes`);
+      return { tag, type, value: lifted.bytes };
+    }
+    // Lifted as a ByteString, but a later duplicate "type" key says otherwise: the text it was.
+    const v = lifted ? lifted.text() : raw;
     switch (type) {
       case 'Structure':
         if (!Array.isArray(v)) throw new TtlvCodecError(`${where}: a Structure value must be an array`);
@@ -267,6 +280,10 @@ export function ttlvFromJson(json: unknown, limits?: Partial<DecodeLimits>): Ttl
 export function decodeJsonText(text: string, limits?: Partial<DecodeLimits>): TtlvNode {
   const l = withDefaults(limits);
   if (text.length > l.maxTotalBytes) throw new TtlvCodecError(`message larger than ${l.maxTotalBytes} bytes`);
+  return parseChecked(text, l, new Map());
+}
+
+function parseChecked(text: string, l: DecodeLimits, lifted: ReadonlyMap<string, LiftedBytes>): TtlvNode {
   // Each TTLV level is an object inside an array: two brackets per level.
   checkTextDepth(text, 2 * l.maxDepth + 2);
   let parsed: unknown;
@@ -275,5 +292,63 @@ export function decodeJsonText(text: string, limits?: Partial<DecodeLimits>): Tt
   } catch (e) {
     throw new TtlvCodecError(`invalid JSON: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return new JsonDecoder(l).node(parsed, '', 0);
+  return new JsonDecoder(l, lifted).node(parsed, '', 0);
+}
+
+/** Right before a ByteString's value, in the order every KMIP JSON writer uses (Cosmian's). */
+const BYTESTRING_VALUE_BEFORE = /"type"\s*:\s*"ByteString"\s*,\s*"value"\s*:\s*$/;
+const HEX_SLICE_CHARS = 2 * HEX_SLICE;
+
+/** The hex of body[start, end) as bytes, decoded slice by slice; undefined if it is not all hex. */
+function hexFromBody(body: Buffer, start: number, end: number): Buffer | undefined {
+  if ((end - start) % 2 !== 0) return undefined;
+  const out = Buffer.allocUnsafe((end - start) / 2);
+  let at = 0;
+  for (let i = start; i < end; i += HEX_SLICE_CHARS) {
+    const sliceEnd = Math.min(end, i + HEX_SLICE_CHARS);
+    const written = out.write(body.toString('latin1', i, sliceEnd), at, 'hex');
+    if (written * 2 !== sliceEnd - i) return undefined;
+    at += written;
+  }
+  return out;
+}
+
+/**
+ * decodeJsonText over the UTF-8 bytes of a message, without ever holding large ByteStrings as
+ * text: each one is decoded from the body straight into its Buffer and replaced by a marker
+ * before JSON.parse, so a 32 MiB ByteString costs its 32 MiB and not three strings of 64 MB.
+ * Any other message (other key orders, small values) decodes exactly as decodeJsonText does.
+ */
+export function decodeJsonBytes(body: Uint8Array, limits?: Partial<DecodeLimits>): TtlvNode {
+  const l = withDefaults(limits);
+  const b = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (b.length > l.maxTotalBytes) throw new TtlvCodecError(`message larger than ${l.maxTotalBytes} bytes`);
+  const nonce = randomBytes(12).toString('hex');
+  const lifted = new Map<string, LiftedBytes>();
+  const parts: string[] = [];
+  let copied = 0;
+  for (let open = b.indexOf(0x22); open >= 0; ) {
+    let close = b.indexOf(0x22, open + 1);
+    while (close > 0) {
+      let slashes = 0;
+      while (b[close - 1 - slashes] === 0x5c) slashes++;
+      if (slashes % 2 === 0) break;
+      close = b.indexOf(0x22, close + 1);
+    }
+    if (close < 0) break; // unterminated: JSON.parse says so
+    const start = open + 1;
+    if (close - start > INLINE_HEX_MAX && BYTESTRING_VALUE_BEFORE.test(b.toString('latin1', Math.max(0, open - 64), open))) {
+      const bytes = hexFromBody(b, start, close);
+      if (bytes) {
+        const marker = `\u0000${nonce}-${lifted.size}`;
+        lifted.set(marker, { bytes, text: () => b.toString('latin1', start, close) });
+        parts.push(b.toString('utf8', copied, start), JSON.stringify(marker).slice(1, -1));
+        copied = close;
+      }
+    }
+    open = b.indexOf(0x22, close + 1);
+  }
+  if (lifted.size === 0) return parseChecked(b.toString('utf8'), l, lifted);
+  parts.push(b.toString('utf8', copied));
+  return parseChecked(parts.join(''), l, lifted);
 }
