@@ -206,8 +206,8 @@ t.test('memory: a 60 MiB Encrypt, then three at once, grow the server by a bound
   const growthOne = (afterOne.peak - before.now) / MiB;
   const growthThree = (afterThree.peak - before.now) / MiB;
   t.comment(`RSS before ${(before.now / MiB).toFixed(0)} MiB; peak growth: one 60 MiB request ${growthOne.toFixed(0)} MiB, three at once ${growthThree.toFixed(0)} MiB`);
-  t.ok(growthOne < 350, `one 60 MiB request: peak RSS growth ${growthOne.toFixed(0)} MiB < 350 MiB`);
-  t.ok(growthThree < 700, `three at once: peak RSS growth ${growthThree.toFixed(0)} MiB < 700 MiB`);
+  t.ok(growthOne < 300, `one 60 MiB request: peak RSS growth ${growthOne.toFixed(0)} MiB < 300 MiB`);
+  t.ok(growthThree < 500, `three at once: peak RSS growth ${growthThree.toFixed(0)} MiB < 500 MiB`);
 });
 
 t.test('the in-flight budget: a request that would go beyond it is 503 at once, and served once room is free', async (t) => {
