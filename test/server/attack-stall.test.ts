@@ -1,7 +1,7 @@
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, generateKeyPairSync } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { createHash, createPublicKey, randomBytes, generateKeyPairSync, verify, type KeyObject } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,8 @@ import { KmipClient } from '../../src/kmip/client';
 import { privateKeyObject } from '../../src/kmip/requests';
 import { freshDatabase, onPostgres } from '../support/postgres';
 import { REPO_ROOT } from '../support/server';
+import { serverAndClient } from '../support/client';
+import { resolveServeOptions, ServerConfigError } from '../../src/server/config-file';
 
 /**
  * Issue 11, item 7: one request cannot stall the server. Each test runs a real `p11kms serve`
@@ -296,8 +298,12 @@ t.test('RSA key sizes are capped (default 4096 bits) for CreateKeyPair and ReKey
   t.equal(over.status, 422);
   t.equal(over.text, "Invalid_Field: an RSA key of 8192 bits is above this server's cap of 4096 bits (max_rsa_bits)", 'an 8192-bit pair (tens of seconds of CPU) is refused before any work');
 
-  const strict = await serve(t, ['--max-rsa-bits', '2048']);
-  t.equal((await post(strict.url, createRsaBody(2048))).status, 200, '--max-rsa-bits 2048: a 2048-bit pair is made');
+  // This time from the config file's [limits] table.
+  const conf = join(mkdtempSync(join(tmpdir(), 'p11kms-stall-conf-')), 'kms.toml');
+  writeFileSync(conf, '[limits]\nmax_rsa_bits = 2048\n');
+  t.teardown(() => rmSync(join(conf, '..'), { recursive: true, force: true }));
+  const strict = await serve(t, ['--config', conf]);
+  t.equal((await post(strict.url, createRsaBody(2048))).status, 200, '[limits] max_rsa_bits = 2048: a 2048-bit pair is made');
   t.equal((await post(strict.url, createRsaBody(3072))).text, "Invalid_Field: an RSA key of 3072 bits is above this server's cap of 2048 bits (max_rsa_bits)");
 
   // A 3072-bit key registered from outside: re-keying it would generate 3072 bits again.
@@ -308,4 +314,54 @@ t.test('RSA key sizes are capped (default 4096 bits) for CreateKeyPair and ReKey
   const rekey = await post(strict.url, JSON.stringify({ tag: 'ReKeyKeyPair', value: [{ tag: 'PrivateKeyUniqueIdentifier', type: 'TextString', value: uid }] }));
   t.equal(rekey.status, 422);
   t.equal(rekey.text, "Invalid_Field: an RSA key of 3072 bits is above this server's cap of 2048 bits (max_rsa_bits)", 'ReKeyKeyPair is held to the same cap');
+});
+
+t.test('the new limits are checked at start: a budget below one request, an RSA cap outside 1024–8192, zero', async (t) => {
+  const start = (flags: Record<string, number>): string => {
+    try {
+      resolveServeOptions({ flags, env: {} });
+      return 'started';
+    } catch (e) {
+      return e instanceof ServerConfigError ? e.message : String(e);
+    }
+  };
+  t.equal(start({ maxInflightBytes: 32 * MiB }), 'max-inflight-bytes (33554432) must be at least max-request-bytes (67108864)');
+  t.equal(start({ maxInflightBytes: 32 * MiB, maxRequestBytes: 16 * MiB }), 'started');
+  t.equal(start({ maxRsaBits: 16384 }), 'max-rsa-bits must be from 1024 to 8192 (the sizes the server generates), not 16384');
+  t.equal(start({ maxPbkdf2Iterations: 0 }), 'max-pbkdf2-iterations must be at least 1');
+});
+
+async function publicKeyOf(client: KmipClient, uid: string): Promise<KeyObject> {
+  const got = await client.get(uid, { keyFormatType: 'X509' });
+  return createPublicKey({ key: got.bytes as Buffer, format: 'der', type: 'spki' });
+}
+
+t.test('large inputs, worked on off the event loop, give the same answers', async (t) => {
+  const { client } = await serverAndClient(t);
+  const data = randomBytes(2 * MiB + 5);
+  const aes = await client.create({ algorithm: 'AES', length: 256 });
+  for (const mode of ['GCM', 'CBC', 'CTR']) {
+    const sealed = await client.encrypt(aes, data, { mode });
+    t.ok(sealed.data.length >= data.length && !sealed.data.subarray(0, 64).equals(data.subarray(0, 64)), `AES-${mode}: 2 MiB encrypted`);
+    const opened = await client.decrypt(aes, sealed.data, { mode, ...(sealed.iv ? { iv: sealed.iv } : {}), ...(sealed.tag ? { tag: sealed.tag } : {}) });
+    t.ok(opened.equals(data), `AES-${mode}: and decrypted back`);
+  }
+  t.same(await client.hash('SHA256', data), createHash('sha256').update(data).digest(), 'Hash SHA-256 of 2 MiB');
+  const hmacKey = await client.create({ algorithm: 'HMACSHA256', length: 256 });
+  const mac = await client.mac(hmacKey, data);
+  t.equal(mac.length, 32, 'MAC of 2 MiB');
+  const tampered = Buffer.from(data);
+  tampered[tampered.length - 1] ^= 1;
+  t.same(await client.mac(hmacKey, data), mac, 'the same MAC again');
+  t.notSame(await client.mac(hmacKey, tampered), mac, 'another MAC for one bit changed');
+
+  for (const [spec, hash] of [[{ algorithm: 'EC', curve: 'P256' }, 'sha256'], [{ algorithm: 'EC', curve: 'SECP256K1' }, 'sha256'], [{ algorithm: 'Ed25519' }, null]] as const) {
+    const { privateKeyId, publicKeyId } = await client.createKeyPair(spec);
+    const pub = await publicKeyOf(client, publicKeyId);
+    const sig = await client.sign(privateKeyId, data);
+    const name = 'curve' in spec ? `ECDSA ${spec.curve}` : spec.algorithm;
+    t.ok(verify(hash, data, pub, sig), `${name} over 2 MiB verifies in node:crypto`);
+    t.ok(await client.verify(publicKeyId, data, sig), `${name}: and on the server`);
+    t.notOk(await client.verify(publicKeyId, tampered, sig), `${name}: not over other data`);
+  }
 });
