@@ -3,7 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, createPublicKey, randomBytes, generateKeyPairSync, verify, type KeyObject } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { createServer } from 'node:net';
+import https from 'node:https';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -13,6 +14,9 @@ import { privateKeyObject } from '../../src/kmip/requests';
 import { freshDatabase, onPostgres } from '../support/postgres';
 import { REPO_ROOT } from '../support/server';
 import { serverAndClient } from '../support/client';
+import { makeTestPki } from '../support/pki';
+import { startTestServer } from '../support/server';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { resolveServeOptions, ServerConfigError } from '../../src/server/config-file';
 
 /**
@@ -217,7 +221,6 @@ t.test('the in-flight budget: a request that would go beyond it is 503 at once, 
   const uid = await aesKey(server.url);
   const port = Number(new URL(server.url).port);
   // A client announces 4 MiB and sends only half: its bytes stay booked while it dawdles.
-  const { connect } = await import('node:net');
   const slow = connect(port, '127.0.0.1');
   t.teardown(() => slow.destroy());
   await new Promise((resolve) => slow.once('connect', resolve));
@@ -236,6 +239,57 @@ t.test('the in-flight budget: a request that would go beyond it is 503 at once, 
   slow.destroy();
   await new Promise((r) => setTimeout(r, 300));
   t.equal((await post(server.url, third)).status, 200, 'once the slow client is gone, the 3 MiB request is served');
+});
+
+t.test('TLS port: a message beyond the in-flight budget loses its connection; HTTP and the TLS port share one budget', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'p11kms-stall-tls-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const pki = makeTestPki(dir, 'stall');
+  const server = await startTestServer(t, { tlsCert: pki.serverCert, tlsKey: pki.serverKey, clientCa: pki.caCert, socketPort: 0, maxRequestBytes: MiB, maxInflightBytes: MiB });
+  const openTls = (): Promise<TLSSocket> => new Promise((resolve, reject) => {
+    const s = tlsConnect({ host: '127.0.0.1', port: server.socketPort as number, ca: readFileSync(pki.caCert), cert: readFileSync(pki.clientCert), key: readFileSync(pki.clientKey), servername: 'localhost' }, () => resolve(s));
+    s.on('error', () => undefined);
+    s.once('error', reject);
+    t.teardown(() => s.destroy());
+  });
+  const header = (length: number): Buffer => Buffer.concat([Buffer.from('42007801', 'hex'), Buffer.from([length >>> 24, (length >>> 16) & 255, (length >>> 8) & 255, length & 255])]);
+  const closedWithin = (s: TLSSocket, ms: number): Promise<boolean> => new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    s.once('close', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+    s.resume();
+  });
+  const httpsQuery = (): Promise<number> => new Promise((resolve, reject) => {
+    const body = JSON.stringify({ tag: 'Query', value: [] });
+    const req = https.request(`${server.url}/kmip/2_1`, { method: 'POST', ca: readFileSync(pki.caCert), cert: readFileSync(pki.clientCert), key: readFileSync(pki.clientKey), headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      resolve(res.statusCode as number);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+
+  // A message announcing the whole budget, half sent: its bytes are booked from its header on.
+  const hog = await openTls();
+  hog.write(Buffer.concat([header(MiB - 8), Buffer.alloc(MiB / 2)]));
+  await new Promise((r) => setTimeout(r, 300));
+  const second = await openTls();
+  second.write(header(64));
+  t.ok(await closedWithin(second, 3000), 'a second message, 64 bytes over the spent budget: its connection is closed');
+  t.equal(await httpsQuery(), 503, 'an HTTPS request meanwhile: 503 (one budget for both listeners)');
+
+  hog.destroy();
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal(await httpsQuery(), 200, 'once the hog is gone, HTTPS is served again');
+  const third = await openTls();
+  const answered = new Promise<boolean>((resolve) => {
+    third.once('data', () => resolve(true));
+    third.once('close', () => resolve(false));
+  });
+  third.write(Buffer.concat([header(64), Buffer.alloc(64)]));
+  t.ok(await answered, 'and a TLS message gets an answer');
 });
 
 function deriveBody(base: string, iterations: number, bits = 256, objectType = 'SymmetricKey'): string {
