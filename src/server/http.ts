@@ -1,8 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { KmipError } from '../kmip/errors';
-import { decodeJsonBody, encodeJsonBody } from './codec-offload';
-import { decodeBinary, encodeBinary } from '../kmip/binary-codec';
+import { decodeBinaryBody, decodeJsonBody, encodeBinaryBody, encodeJsonBody } from './codec-offload';
 import type { TtlvNode } from '../kmip/ttlv';
 import { asKmipError, type KmipEndpoint } from './endpoint';
 import type { Logger } from './logger';
@@ -241,7 +240,7 @@ export function createKmipHttpServer(endpoint: KmipEndpoint, opts: HttpOptions, 
 export async function runBinary(endpoint: KmipEndpoint, body: Buffer, user: string, log: Logger): Promise<Buffer> {
   let request: TtlvNode;
   try {
-    request = decodeBinary(body);
+    request = await decodeBinaryBody(body);
   } catch (e) {
     log.info('binary request rejected', { message: e instanceof Error ? e.message : String(e) });
     return TTLV_ERROR_RESPONSE;
@@ -249,7 +248,7 @@ export async function runBinary(endpoint: KmipEndpoint, body: Buffer, user: stri
   try {
     const response = await endpoint.runMessage(request, user);
     const major = request.type === 'Structure' ? protocolMajor(request) : 2;
-    return encodeBinary(response, major);
+    return await encodeBinaryBody(response, major);
   } catch (e) {
     log.error('binary response failed', { message: e instanceof Error ? e.message : String(e) });
     return TTLV_ERROR_RESPONSE;
