@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { KmipError, TtlvCodecError } from '../../kmip/errors';
 import { packForWorker, reviveBuffers, type Reply } from './worker-messages';
-import type { HashAlgorithm } from './digest';
-import { hash, hmac, hmacVerify } from './digest';
+import { hash, hmac, hmacVerify, type HashAlgorithm } from './digest';
 import { symmetricDecrypt, symmetricEncrypt } from './symmetric';
 import type { SymmetricParams, SymmetricResult } from './symmetric-common';
 
