@@ -55,6 +55,8 @@ interface Serve {
 /** `p11kms serve --workers 0` in its own process group, killed with its group when the test ends. */
 async function serve(t: Teardown, extraArgs: string[] = []): Promise<Serve> {
   const dir = mkdtempSync(join(tmpdir(), 'p11kms-stall-'));
+  // Also when the start fails, before the process exists.
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const db = onPostgres ? await freshDatabase(t) : join(dir, 'kms.sqlite');
   const port = await freePort();
   const logPath = join(dir, 'serve.log');
