@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { TtlvCodecError } from './errors';
 import { canonicalEnumName, enumCode, isKnownEnumTag, normalizeEnum } from './enums';
 import { withDefaults, type DecodeLimits } from './limits';
@@ -79,11 +80,57 @@ export function encodeJsonText(node: TtlvNode): string {
   return JSON.stringify(ttlvToJson(node));
 }
 
+const HEX_SLICE = 64 * 1024;
+/** ByteStrings this large are written straight into the output instead of becoming strings first. */
+const INLINE_HEX_MAX = 4096;
+
+/**
+ * encodeJsonText's output as UTF-8 bytes, built without turning large ByteStrings into hex
+ * strings, upper-cased copies and a JSON copy of those: a ByteString of n bytes costs its 2n
+ * bytes of output and nothing else.
+ */
+export function encodeJsonBytes(node: TtlvNode): Buffer {
+  const marker = `\u0000bytes-${randomBytes(12).toString('hex')}\u0000`;
+  const large: Uint8Array[] = [];
+  const toJson = (n: TtlvNode): JsonTtlv => {
+    if (n.type === 'Structure') return { tag: n.tag, value: n.value.map(toJson) };
+    if (n.type === 'ByteString' && n.value.length > INLINE_HEX_MAX) {
+      large.push(n.value);
+      return { tag: n.tag, type: n.type, value: marker };
+    }
+    return ttlvToJson(n);
+  };
+  const text = JSON.stringify(toJson(node));
+  if (large.length === 0) return Buffer.from(text, 'utf8');
+  // JSON.stringify escapes U+0000, so the marker's escaped form cannot come from any other value.
+  const parts = text.split(JSON.stringify(marker).slice(1, -1));
+  let total = 0;
+  for (const part of parts) total += Buffer.byteLength(part, 'utf8');
+  for (const bytes of large) total += 2 * bytes.length;
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  parts.forEach((part, i) => {
+    at += out.write(part, at, 'utf8');
+    const bytes = large[i];
+    if (bytes === undefined) return;
+    // Node's hex encoder in slices: native speed, and never more than a slice's string at once.
+    const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let j = 0; j < view.length; j += HEX_SLICE) at += out.write(view.toString('hex', j, Math.min(view.length, j + HEX_SLICE)).toUpperCase(), at, 'latin1');
+  });
+  return out;
+}
+
 const TYPES = new Set<string>(['Structure', 'Integer', 'LongInteger', 'BigInteger', 'Enumeration', 'Boolean', 'TextString', 'ByteString', 'DateTime', 'Interval', 'DateTimeExtended']);
+
+/** A large ByteString taken out of the text before parsing (decodeJsonBytes): its bytes, and its text should it be used as anything else. */
+interface LiftedBytes {
+  bytes: Buffer;
+  text: () => string;
+}
 
 class JsonDecoder {
   private nodes = 0;
-  constructor(private readonly limits: DecodeLimits) {}
+  constructor(private readonly limits: DecodeLimits, private readonly lifted: ReadonlyMap<string, LiftedBytes> = new Map()) {}
 
   node(json: unknown, path: string, depth: number): TtlvNode {
     if (++this.nodes > this.limits.maxNodes) throw new TtlvCodecError(`more than ${this.limits.maxNodes} TTLV nodes`);
@@ -101,7 +148,14 @@ class JsonDecoder {
     return this.value(tag, type, obj['value'], where, depth);
   }
 
-  private value(tag: string, type: TtlvType, v: unknown, where: string, depth: number): TtlvNode {
+  private value(tag: string, type: TtlvType, raw: unknown, where: string, depth: number): TtlvNode {
+    const lifted = typeof raw === 'string' ? this.lifted.get(raw) : undefined;
+    if (lifted && type === 'ByteString') {
+      if (lifted.bytes.length > this.limits.maxFieldBytes) throw new TtlvCodecError(`${where}: field larger than ${this.limits.maxFieldBytes} bytes`);
+      return { tag, type, value: lifted.bytes };
+    }
+    // Lifted as a ByteString, but a later duplicate "type" key says otherwise: the text it was.
+    const v = lifted ? lifted.text() : raw;
     switch (type) {
       case 'Structure':
         if (!Array.isArray(v)) throw new TtlvCodecError(`${where}: a Structure value must be an array`);
@@ -175,9 +229,14 @@ class JsonDecoder {
   }
 
   private hexBytes(v: unknown, where: string): Buffer {
-    if (typeof v !== 'string' || v.length % 2 !== 0 || !/^[0-9A-Fa-f]*$/.test(v)) throw new TtlvCodecError(`${where}: a ByteString must be an even number of hex digits`);
+    const malformed = (): TtlvCodecError => new TtlvCodecError(`${where}: a ByteString must be an even number of hex digits`);
+    if (typeof v !== 'string' || v.length % 2 !== 0) throw malformed();
     if (v.length / 2 > this.limits.maxFieldBytes) throw new TtlvCodecError(`${where}: field larger than ${this.limits.maxFieldBytes} bytes`);
-    return Buffer.from(v, 'hex');
+    // Node's hex decoder stops at the first pair that is not hex: a short result is the check,
+    // at a fraction of a regular expression's cost on megabytes.
+    const bytes = Buffer.from(v, 'hex');
+    if (bytes.length * 2 !== v.length) throw malformed();
+    return bytes;
   }
 
   private dateTime(v: unknown, where: string): number {
@@ -194,14 +253,21 @@ class JsonDecoder {
 /** Nesting is checked on the raw text first: JSON.parse itself would overflow the stack. */
 function checkTextDepth(text: string, maxBracketDepth: number): void {
   let depth = 0;
-  let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
+    if (c === 0x22) {
+      // Strings (megabytes of hex, in a large request) are skipped with indexOf, not walked:
+      // the closing quote is the first one not escaped by an odd number of backslashes.
+      let close = text.indexOf('"', i + 1);
+      while (close > 0) {
+        let slashes = 0;
+        while (text.charCodeAt(close - 1 - slashes) === 0x5c) slashes++;
+        if (slashes % 2 === 0) break;
+        close = text.indexOf('"', close + 1);
+      }
+      if (close < 0) return; // unterminated: JSON.parse says so
+      i = close;
+    } else if (c === 0x7b || c === 0x5b) {
       if (++depth > maxBracketDepth) throw new TtlvCodecError(`JSON nested deeper than the TTLV depth limit`);
     } else if (c === 0x7d || c === 0x5d) depth--;
   }
@@ -214,6 +280,10 @@ export function ttlvFromJson(json: unknown, limits?: Partial<DecodeLimits>): Ttl
 export function decodeJsonText(text: string, limits?: Partial<DecodeLimits>): TtlvNode {
   const l = withDefaults(limits);
   if (text.length > l.maxTotalBytes) throw new TtlvCodecError(`message larger than ${l.maxTotalBytes} bytes`);
+  return parseChecked(text, l, new Map());
+}
+
+function parseChecked(text: string, l: DecodeLimits, lifted: ReadonlyMap<string, LiftedBytes>): TtlvNode {
   // Each TTLV level is an object inside an array: two brackets per level.
   checkTextDepth(text, 2 * l.maxDepth + 2);
   let parsed: unknown;
@@ -222,5 +292,63 @@ export function decodeJsonText(text: string, limits?: Partial<DecodeLimits>): Tt
   } catch (e) {
     throw new TtlvCodecError(`invalid JSON: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return new JsonDecoder(l).node(parsed, '', 0);
+  return new JsonDecoder(l, lifted).node(parsed, '', 0);
+}
+
+/** Right before a ByteString's value, in the order every KMIP JSON writer uses (Cosmian's). */
+const BYTESTRING_VALUE_BEFORE = /"type"\s*:\s*"ByteString"\s*,\s*"value"\s*:\s*$/;
+const HEX_SLICE_CHARS = 2 * HEX_SLICE;
+
+/** The hex of body[start, end) as bytes, decoded slice by slice; undefined if it is not all hex. */
+function hexFromBody(body: Buffer, start: number, end: number): Buffer | undefined {
+  if ((end - start) % 2 !== 0) return undefined;
+  const out = Buffer.allocUnsafe((end - start) / 2);
+  let at = 0;
+  for (let i = start; i < end; i += HEX_SLICE_CHARS) {
+    const sliceEnd = Math.min(end, i + HEX_SLICE_CHARS);
+    const written = out.write(body.toString('latin1', i, sliceEnd), at, 'hex');
+    if (written * 2 !== sliceEnd - i) return undefined;
+    at += written;
+  }
+  return out;
+}
+
+/**
+ * decodeJsonText over the UTF-8 bytes of a message, without ever holding large ByteStrings as
+ * text: each one is decoded from the body straight into its Buffer and replaced by a marker
+ * before JSON.parse, so a 32 MiB ByteString costs its 32 MiB and not three strings of 64 MB.
+ * Any other message (other key orders, small values) decodes exactly as decodeJsonText does.
+ */
+export function decodeJsonBytes(body: Uint8Array, limits?: Partial<DecodeLimits>): TtlvNode {
+  const l = withDefaults(limits);
+  const b = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (b.length > l.maxTotalBytes) throw new TtlvCodecError(`message larger than ${l.maxTotalBytes} bytes`);
+  const nonce = randomBytes(12).toString('hex');
+  const lifted = new Map<string, LiftedBytes>();
+  const parts: string[] = [];
+  let copied = 0;
+  for (let open = b.indexOf(0x22); open >= 0; ) {
+    let close = b.indexOf(0x22, open + 1);
+    while (close > 0) {
+      let slashes = 0;
+      while (b[close - 1 - slashes] === 0x5c) slashes++;
+      if (slashes % 2 === 0) break;
+      close = b.indexOf(0x22, close + 1);
+    }
+    if (close < 0) break; // unterminated: JSON.parse says so
+    const start = open + 1;
+    if (close - start > INLINE_HEX_MAX && BYTESTRING_VALUE_BEFORE.test(b.toString('latin1', Math.max(0, open - 64), open))) {
+      const bytes = hexFromBody(b, start, close);
+      if (bytes) {
+        const marker = `\u0000${nonce}-${lifted.size}`;
+        lifted.set(marker, { bytes, text: () => b.toString('latin1', start, close) });
+        parts.push(b.toString('utf8', copied, start), JSON.stringify(marker).slice(1, -1));
+        copied = close;
+      }
+    }
+    open = b.indexOf(0x22, close + 1);
+  }
+  if (lifted.size === 0) return parseChecked(b.toString('utf8'), l, lifted);
+  parts.push(b.toString('utf8', copied));
+  return parseChecked(parts.join(''), l, lifted);
 }

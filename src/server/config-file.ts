@@ -18,7 +18,8 @@
  * master_key_file (the master key ring sealing key material at rest), [auth]
  * api_tokens_file, api_tokens (["user:token", …]) and admins (the audit's readers, as --admin), and
  *   [limits]           max_request_bytes, max_connections, max_concurrent_requests,
- *                      headers_timeout_ms, request_timeout_ms, idle_timeout_ms
+ *                      headers_timeout_ms, request_timeout_ms, idle_timeout_ms,
+ *                      max_inflight_bytes, max_pbkdf2_iterations, max_rsa_bits
  *
  * Any other key is an error that names it: a misspelt setting must stop the start, not vanish.
  * Relative paths are relative to the file. Precedence (resolveServeOptions): command-line
@@ -34,6 +35,7 @@ import type { LogLevel } from './logger';
 import { DEFAULT_HOST, type ServerOptions } from './main';
 import { isPostgresUrl } from './store/open-store';
 import { masterKeySource } from './store/master-key';
+import { DEFAULT_LIMITS } from './limits';
 
 export class ServerConfigError extends Error {
   override readonly name = 'ServerConfigError';
@@ -232,6 +234,9 @@ export function parseServerConfig(text: string, file: string): ServerConfigFile 
     set('headersTimeoutMs', limits.int('headers_timeout_ms', 1));
     set('requestTimeoutMs', limits.int('request_timeout_ms', 1));
     set('idleTimeoutMs', limits.int('idle_timeout_ms', 1));
+    set('maxInflightBytes', limits.int('max_inflight_bytes', 1));
+    set('maxPbkdf2Iterations', limits.int('max_pbkdf2_iterations', 1));
+    set('maxRsaBits', limits.int('max_rsa_bits', 1024, 8192));
     limits.done();
   }
   top.done();
@@ -274,9 +279,14 @@ export function resolveServeOptions({ flags = {}, hsmFlags = {}, env, file }: Se
   const opts: ServerOptions = { ...file?.options, ...fromEnv, ...fromFlags, ...(hsm.length > 0 ? { hsm } : {}) };
   // The environment's master key (P11KMS_MASTER_KEY, a systemd credential) beats the file's master_key_file, as for every setting.
   if (fromFlags.masterKeyFile === undefined && opts.masterKeyFile !== undefined && masterKeySource({ defaultFile: '', env }).kind !== 'file') delete opts.masterKeyFile;
-  for (const key of ['maxRequestBytes', 'maxConnections', 'maxConcurrentRequests', 'headersTimeoutMs', 'requestTimeoutMs', 'idleTimeoutMs'] as const) {
+  for (const key of ['maxRequestBytes', 'maxConnections', 'maxConcurrentRequests', 'headersTimeoutMs', 'requestTimeoutMs', 'idleTimeoutMs', 'maxInflightBytes', 'maxPbkdf2Iterations'] as const) {
     // 0 would refuse everything (or, for Node's timeouts, disable them): neither is a limit anyone means.
     if (opts[key] === 0) throw new ServerConfigError(`${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be at least 1`);
+  }
+  if (opts.maxRsaBits !== undefined && (opts.maxRsaBits < 1024 || opts.maxRsaBits > 8192)) throw new ServerConfigError(`max-rsa-bits must be from 1024 to 8192 (the sizes the server generates), not ${opts.maxRsaBits}`);
+  // A budget below one request would refuse the largest requests forever.
+  if (opts.maxInflightBytes !== undefined && opts.maxInflightBytes < (opts.maxRequestBytes ?? DEFAULT_LIMITS.maxRequestBytes)) {
+    throw new ServerConfigError(`max-inflight-bytes (${opts.maxInflightBytes}) must be at least max-request-bytes (${opts.maxRequestBytes ?? DEFAULT_LIMITS.maxRequestBytes})`);
   }
   const age = opts.unwrappedCacheMaxAgeMinutes ?? DEFAULT_CACHE_MAX_AGE_MINUTES;
   if (age < 1) throw new ServerConfigError(`unwrapped_cache_max_age must be at least 1 minute, not ${age}`);

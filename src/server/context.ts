@@ -8,6 +8,7 @@ import type { HsmRegistry } from './hsm/hsm-registry';
 import { hsmWrappingKeyOf } from './hsm/key-wrapping';
 import { EVERY_USER, operationTypeOf, type OperationType } from './access/operation-types';
 import { isScoped, presentUid, scopedUid } from './access/uid-scope';
+import { cryptoLimitsOf, type CryptoLimits } from './limits';
 
 /** What loading an object needs besides ownership: a grant of one operation type, or any grant at all (Locate). */
 export type Need = OperationType | 'any';
@@ -25,6 +26,8 @@ export interface ContextOptions {
   kek?: string;
   /** Seconds since the epoch. Injected by tests. */
   clock?: () => number;
+  /** The CPU caps of single operations (PBKDF2 iterations, RSA sizes); the defaults without it. */
+  limits?: CryptoLimits;
 }
 
 export class OperationContext {
@@ -34,6 +37,7 @@ export class OperationContext {
   readonly protocolMajor: number;
   readonly hsm: HsmRegistry | undefined;
   readonly kek: string | undefined;
+  readonly limits: CryptoLimits;
   private readonly clock: () => number;
   /** UIDs this context generated: random, so placing them needs no look-up. */
   private readonly generated = new Set<string>();
@@ -44,6 +48,7 @@ export class OperationContext {
     this.protocolMajor = options.protocolMajor ?? 2;
     this.hsm = options.hsm;
     this.kek = options.kek;
+    this.limits = options.limits ?? cryptoLimitsOf({});
     this.clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
   }
 

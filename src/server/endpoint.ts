@@ -11,6 +11,7 @@ import { hsmUidOf, runHsmOperation } from './operations/hsm-ops';
 import { AuditTrail, auditUids } from './audit';
 import { presentUids } from './access/uid-scope';
 import { READ_ONLY_OPERATIONS } from '../kmip/read-only-operations';
+import type { CryptoLimits } from './limits';
 
 /** Response fields that name the object an item produced: they fill the batch's ID placeholder. */
 const PLACEHOLDER_FIELDS = ['UniqueIdentifier', 'PrivateKeyUniqueIdentifier'];
@@ -28,10 +29,12 @@ export class KmipEndpoint {
     private readonly hsm?: HsmRegistry,
     /** The server-wide key-encryption key (hsm::…) that wraps every new symmetric key. */
     private readonly kek?: string,
+    /** What one operation may cost (PBKDF2 iterations, RSA sizes). */
+    private readonly limits?: CryptoLimits,
   ) {}
 
   private context(user: string, protocolMajor?: number): OperationContext {
-    return new OperationContext(user, this.store, { protocolMajor, hsm: this.hsm, kek: this.kek });
+    return new OperationContext(user, this.store, { protocolMajor, hsm: this.hsm, kek: this.kek, ...(this.limits ? { limits: this.limits } : {}) });
   }
 
   async runBare(op: TtlvNode, user: string): Promise<TtlvStructure> {

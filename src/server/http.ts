@@ -1,8 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { KmipError } from '../kmip/errors';
-import { decodeJsonText, encodeJsonText } from '../kmip/json-codec';
-import { decodeBinary, encodeBinary } from '../kmip/binary-codec';
+import { decodeBinaryBody, decodeJsonBody, encodeBinaryBody, encodeJsonBody } from './codec-offload';
 import type { TtlvNode } from '../kmip/ttlv';
 import { asKmipError, type KmipEndpoint } from './endpoint';
 import type { Logger } from './logger';
@@ -11,7 +10,7 @@ import { AccessApi } from './access/rest';
 import type { Authenticator } from './auth/authenticator';
 import { isAuthenticated } from './auth/outcome';
 import { sendAuthFailure } from './auth/reply';
-import { ConcurrencyGate, DEFAULT_LIMITS, httpTimeoutOptions, withDefaults, type ServerLimits } from './limits';
+import { ByteBudget, ConcurrencyGate, DEFAULT_LIMITS, httpTimeoutOptions, withDefaults, type ServerLimits } from './limits';
 import { isBadTarget, parseRequestTarget } from './request-target';
 
 export const MAX_BODY_BYTES = DEFAULT_LIMITS.maxRequestBytes;
@@ -55,20 +54,39 @@ export interface HttpOptions {
   hsmStatus?: () => unknown[];
   /** /access/* (grants) and /audit; absent, those routes are 404. */
   access?: AccessApi;
+  /** The process's in-flight byte budget, shared with the TLS socket; its own one otherwise. */
+  inflight?: ByteBudget;
 }
 
 class BodyTooLarge extends Error {}
+class OverBudget extends Error {}
 
-function readBody(req: http.IncomingMessage, maxBytes: number): Promise<Buffer> {
+/**
+ * The body, at most maxBytes. `charge` books its bytes against the process's in-flight budget
+ * before they are held: the declared length at once, a chunked body as it arrives. A declared
+ * body is copied into place chunk by chunk, so no single copy of megabytes holds the event loop.
+ */
+function readBody(req: http.IncomingMessage, maxBytes: number, charge: (bytes: number) => boolean = () => true): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > maxBytes) {
       reject(new BodyTooLarge());
       return;
     }
+    let refused = false;
+    // Over budget: the rest of the body is read and dropped, so the client sees the 503 (and may retry on the connection) instead of a reset.
+    const refuse = (): void => {
+      refused = true;
+      req.resume();
+      reject(new OverBudget());
+    };
+    if (declared > 0 && !charge(declared)) return refuse();
+    const whole = declared > 0 ? Buffer.allocUnsafe(declared) : undefined;
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
+      if (refused) return;
+      const before = size;
       size += c.length;
       if (size > maxBytes) {
         // Stop reading, but keep the connection until the 413 is out (sent with Connection: close).
@@ -76,9 +94,16 @@ function readBody(req: http.IncomingMessage, maxBytes: number): Promise<Buffer> 
         reject(new BodyTooLarge());
         return;
       }
+      if (whole) {
+        c.copy(whole, before);
+        return;
+      }
+      if (!charge(c.length)) return refuse();
       chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () => {
+      if (!refused) resolve(whole ? whole.subarray(0, size) : Buffer.concat(chunks));
+    });
     req.on('error', reject);
     // A client that goes away mid-body must not hold its concurrency slot forever.
     req.on('close', () => {
@@ -104,6 +129,7 @@ function sendError(res: http.ServerResponse, e: unknown): void {
 export function createKmipHttpServer(endpoint: KmipEndpoint, opts: HttpOptions, log: Logger): http.Server {
   const limits = withDefaults(opts.limits ?? {});
   const gate = new ConcurrencyGate(limits.maxConcurrentRequests);
+  const inflight = opts.inflight ?? new ByteBudget(limits.maxInflightBytes);
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     route(req, res).catch((e: unknown) => {
@@ -141,9 +167,10 @@ export function createKmipHttpServer(endpoint: KmipEndpoint, opts: HttpOptions, 
       if (user === undefined) return;
       let body: Buffer;
       try {
-        body = await readBody(req, limits.maxRequestBytes);
+        body = await readBody(req, limits.maxRequestBytes, bookAgainstBudget(res));
       } catch (e) {
         if (e instanceof BodyTooLarge) return send(res, 413, TEXT, `Invalid_Message: request body larger than ${limits.maxRequestBytes} bytes`, { Connection: 'close' });
+        if (e instanceof OverBudget) return send(res, 503, TEXT, `Server_Limit_Exceeded: the requests in progress already hold ${limits.maxInflightBytes} bytes (max_inflight_bytes); retry later`, { 'Retry-After': 1 });
         throw e;
       }
       if (path === '/kmip/2_1') return await kmip21(body, user, res);
@@ -151,6 +178,23 @@ export function createKmipHttpServer(endpoint: KmipEndpoint, opts: HttpOptions, 
     } finally {
       gate.leave();
     }
+  }
+
+  /**
+   * Books a request's bytes against the in-flight budget until its response is out (or its
+   * connection gone): the decoded request, the work and the response all grow with the body.
+   */
+  function bookAgainstBudget(res: http.ServerResponse): (bytes: number) => boolean {
+    let booked = 0;
+    res.once('close', () => {
+      inflight.give(booked);
+      booked = 0;
+    });
+    return (bytes) => {
+      if (!inflight.tryTake(bytes)) return false;
+      booked += bytes;
+      return true;
+    };
   }
 
   /** The caller, or undefined once a 401/503 has been sent. Checked before the body is read, so strangers cannot make the server buffer anything. */
@@ -193,13 +237,13 @@ export function createKmipHttpServer(endpoint: KmipEndpoint, opts: HttpOptions, 
   async function kmip21(body: Buffer, user: string, res: http.ServerResponse): Promise<void> {
     let request: TtlvNode;
     try {
-      request = decodeJsonText(body.toString('utf8'));
+      request = await decodeJsonBody(body);
     } catch (e) {
       return sendError(res, e instanceof KmipError ? e : new KmipError('Codec_Error', String(e)));
     }
     try {
       const response = request.tag === 'RequestMessage' ? await endpoint.runMessage(request, user) : await endpoint.runBare(request, user);
-      send(res, 200, 'application/json', encodeJsonText(response));
+      send(res, 200, 'application/json', await encodeJsonBody(response));
     } catch (e) {
       sendError(res, e);
     }
@@ -214,11 +258,11 @@ export function createKmipHttpServer(endpoint: KmipEndpoint, opts: HttpOptions, 
     if (contentType === JSON_TYPE) {
       let request: TtlvNode;
       try {
-        request = decodeJsonText(body.toString('utf8'));
+        request = await decodeJsonBody(body);
       } catch (e) {
         return sendError(res, e);
       }
-      send(res, 200, 'application/json', encodeJsonText(await endpoint.runMessage(request, user)));
+      send(res, 200, 'application/json', await encodeJsonBody(await endpoint.runMessage(request, user)));
       return;
     }
     send(res, 415, TEXT, 'Invalid_Message: Unsupported content type');
@@ -241,7 +285,7 @@ export function createKmipHttpServer(endpoint: KmipEndpoint, opts: HttpOptions, 
 export async function runBinary(endpoint: KmipEndpoint, body: Buffer, user: string, log: Logger): Promise<Buffer> {
   let request: TtlvNode;
   try {
-    request = decodeBinary(body);
+    request = await decodeBinaryBody(body);
   } catch (e) {
     log.info('binary request rejected', { message: e instanceof Error ? e.message : String(e) });
     return TTLV_ERROR_RESPONSE;
@@ -249,7 +293,7 @@ export async function runBinary(endpoint: KmipEndpoint, body: Buffer, user: stri
   try {
     const response = await endpoint.runMessage(request, user);
     const major = request.type === 'Structure' ? protocolMajor(request) : 2;
-    return encodeBinary(response, major);
+    return await encodeBinaryBody(response, major);
   } catch (e) {
     log.error('binary response failed', { message: e instanceof Error ? e.message : String(e) });
     return TTLV_ERROR_RESPONSE;

@@ -1,3 +1,6 @@
+import { KmipError } from '../kmip/errors';
+import type { KeyPairGeneration } from './crypto/keygen';
+
 /**
  * What one server process accepts before it refuses: body size, connections, requests in
  * flight, and how long a slow client may take. Each worker of `serve` applies them on its
@@ -16,6 +19,16 @@ export interface ServerLimits {
   requestTimeoutMs?: number;
   /** A TLS socket connection with no traffic for this long is closed. */
   idleTimeoutMs?: number;
+  /**
+   * Body bytes of the KMIP requests being read or served at once, across the process: the
+   * memory budget. A request that would go beyond it gets 503 with Retry-After (HTTP) or loses
+   * its connection (TLS socket). At least maxRequestBytes, so one largest request always fits.
+   */
+  maxInflightBytes?: number;
+  /** Largest PBKDF2 IterationCount × output blocks a DeriveKey may ask for. */
+  maxPbkdf2Iterations?: number;
+  /** Largest RSA modulus CreateKeyPair and ReKeyKeyPair generate. */
+  maxRsaBits?: number;
 }
 
 export const DEFAULT_LIMITS: Required<ServerLimits> = {
@@ -25,6 +38,9 @@ export const DEFAULT_LIMITS: Required<ServerLimits> = {
   headersTimeoutMs: 20_000,
   requestTimeoutMs: 60_000,
   idleTimeoutMs: 120_000,
+  maxInflightBytes: 128 * 1024 * 1024,
+  maxPbkdf2Iterations: 500_000,
+  maxRsaBits: 4096,
 };
 
 /** The limits among `options` (which may carry other settings too), the defaults for the rest. */
@@ -35,7 +51,9 @@ export function withDefaults(options: ServerLimits): Required<ServerLimits> {
     if (value !== undefined) all[key] = value;
   }
   // Node refuses a headers timeout longer than the request timeout; the shorter one wins anyway.
-  return { ...all, headersTimeoutMs: Math.min(all.headersTimeoutMs, all.requestTimeoutMs) };
+  // A budget smaller than one request would refuse that request forever: the largest request always fits.
+  const inflight = options.maxInflightBytes === undefined ? Math.max(all.maxInflightBytes, all.maxRequestBytes) : all.maxInflightBytes;
+  return { ...all, headersTimeoutMs: Math.min(all.headersTimeoutMs, all.requestTimeoutMs), maxInflightBytes: inflight };
 }
 
 /** The node:http options that enforce the timeouts (Node checks them on a timer, so the timer must be shorter than they are). */
@@ -65,4 +83,58 @@ export class ConcurrencyGate {
   leave(): void {
     this.inFlight = Math.max(0, this.inFlight - 1);
   }
+}
+
+/**
+ * The bytes of the requests in flight, against one budget for the whole process: what bounds
+ * the memory requests can pin at once, however many connections carry them.
+ */
+export class ByteBudget {
+  private used = 0;
+
+  constructor(readonly max: number) {}
+
+  get inUse(): number {
+    return this.used;
+  }
+
+  tryTake(bytes: number): boolean {
+    if (this.used + bytes > this.max) return false;
+    this.used += bytes;
+    return true;
+  }
+
+  give(bytes: number): void {
+    this.used = Math.max(0, this.used - bytes);
+  }
+}
+
+/** What one operation may cost in CPU, whatever the size of the request asking for it. */
+export type CryptoLimits = Pick<Required<ServerLimits>, 'maxPbkdf2Iterations' | 'maxRsaBits'>;
+
+export function cryptoLimitsOf(options: ServerLimits): CryptoLimits {
+  const all = withDefaults(options);
+  return { maxPbkdf2Iterations: all.maxPbkdf2Iterations, maxRsaBits: all.maxRsaBits };
+}
+
+/**
+ * PBKDF2 costs IterationCount HMACs per output block (one block per hash length of output),
+ * so the cap is on their product: a 1,000,000-iteration 256-bit key is one block, and the
+ * same count for a 1 MiB secret is 32768 times the work.
+ */
+export function checkPbkdf2Cost(iterations: number, outputBytes: number, hashBytes: number, limits: CryptoLimits): void {
+  const cap = limits.maxPbkdf2Iterations;
+  if (!Number.isSafeInteger(iterations) || iterations < 1) throw new KmipError('Invalid_Field', `IterationCount must be a positive number, not ${iterations}`);
+  const blocks = Math.ceil(outputBytes / hashBytes);
+  if (iterations * blocks > cap) {
+    const what = blocks === 1 ? `IterationCount ${iterations}` : `IterationCount ${iterations} × ${blocks} output blocks`;
+    throw new KmipError('Invalid_Field', `${what} is above this server's PBKDF2 cap of ${cap} iterations (max_pbkdf2_iterations)`);
+  }
+}
+
+/** Generating an RSA key costs roughly the fourth power of its size: 8192 bits is tens of seconds of CPU. */
+export function checkKeyPairCost(generation: KeyPairGeneration, limits: CryptoLimits): void {
+  if (generation.kind !== 'RSA') return;
+  const bits = generation.bits;
+  if (bits > limits.maxRsaBits) throw new KmipError('Invalid_Field', `an RSA key of ${bits} bits is above this server's cap of ${limits.maxRsaBits} bits (max_rsa_bits)`);
 }

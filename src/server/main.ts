@@ -19,7 +19,7 @@ import type { KeyCacheOptions } from '../hsm/key-cache';
 import { Authenticator } from './auth/authenticator';
 import { authSettings, withHashedTokens, type AuthOptions } from './auth/options';
 import { checkAdminNames } from './auth/user-names';
-import type { ServerLimits } from './limits';
+import { ByteBudget, cryptoLimitsOf, withDefaults, type ServerLimits } from './limits';
 
 /** Authentication (src/server/auth/options.ts) and limits (src/server/limits.ts) are flat, as their flags are. */
 export interface ServerOptions extends AuthOptions, ServerLimits {
@@ -150,18 +150,20 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     checkAdminNames(admins);
     store = await openSealedStore(resolveDbPath(opts), resolveMasterKeySource(opts), (m) => log.warn(m));
     const audit = new AuditTrail(store, log);
-    const endpoint = new KmipEndpoint(store, log, audit, hsm, opts.keyEncryptionKey);
+    const endpoint = new KmipEndpoint(store, log, audit, hsm, opts.keyEncryptionKey, cryptoLimitsOf(opts));
     const tls = opts.tlsCert && opts.tlsKey ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } : undefined;
     const clientCa = opts.clientCa !== undefined ? readFileSync(opts.clientCa) : undefined;
     const httpsClientCerts = tls !== undefined && clientCa !== undefined;
     const settings = authSettings(opts, httpsClientCerts);
     const auth = Authenticator.configured(settings) ? new Authenticator(settings) : undefined;
     const httpTls = tls && clientCa ? { ...tls, ca: clientCa, requestCert: true } : tls;
-    http = createKmipHttpServer(endpoint, { ...(httpTls ? { tls: httpTls } : {}), defaultUser: opts.defaultUser ?? 'admin', ...(auth ? { auth } : {}), limits: opts, hsmStatus: () => hsm?.status() ?? [], access: new AccessApi(store, audit, admins) }, log);
+    // One memory budget for every listener of this process.
+    const inflight = new ByteBudget(withDefaults(opts).maxInflightBytes);
+    http = createKmipHttpServer(endpoint, { ...(httpTls ? { tls: httpTls } : {}), defaultUser: opts.defaultUser ?? 'admin', ...(auth ? { auth } : {}), limits: opts, inflight, hsmStatus: () => hsm?.status() ?? [], access: new AccessApi(store, audit, admins) }, log);
     port = await listen(http, opts.port ?? DEFAULT_PORT, host);
     if (opts.socketPort !== undefined) {
       if (!tls || !clientCa) throw new Error('--socket-port needs --tls-cert, --tls-key and --client-ca');
-      socket = createKmipSocketServer(endpoint, { ...tls, clientCa, limits: opts }, log);
+      socket = createKmipSocketServer(endpoint, { ...tls, clientCa, limits: opts, inflight }, log);
       socketPort = await listen(socket, opts.socketPort, host);
     }
   } catch (e) {

@@ -2,7 +2,7 @@ import tls from 'node:tls';
 import type { KmipEndpoint } from './endpoint';
 import type { Logger } from './logger';
 import { runBinary } from './http';
-import { withDefaults, type ServerLimits } from './limits';
+import { ByteBudget, withDefaults, type ServerLimits } from './limits';
 import { certificateCommonName, certificateUserName } from './auth/user-names';
 
 export interface SocketOptions {
@@ -11,6 +11,8 @@ export interface SocketOptions {
   clientCa: Buffer;
   /** maxRequestBytes, maxConnections, headersTimeoutMs (the TLS handshake), requestTimeoutMs (one message), idleTimeoutMs. */
   limits?: ServerLimits;
+  /** The process's in-flight byte budget, shared with the HTTP listener; its own one otherwise. */
+  inflight?: ByteBudget;
 }
 
 /**
@@ -23,6 +25,7 @@ export interface SocketOptions {
 export function createKmipSocketServer(endpoint: KmipEndpoint, opts: SocketOptions, log: Logger): tls.Server {
   const limits = withDefaults(opts.limits ?? {});
   const maxBytes = limits.maxRequestBytes;
+  const inflight = opts.inflight ?? new ByteBudget(limits.maxInflightBytes);
   const server = tls.createServer({
     handshakeTimeout: limits.headersTimeoutMs,
     cert: opts.cert,
@@ -42,56 +45,93 @@ export function createKmipSocketServer(endpoint: KmipEndpoint, opts: SocketOptio
     }
     const user = certificateUserName(cn);
     socket.setTimeout(limits.idleTimeoutMs, () => socket.destroy());
-    let buffered: Buffer = Buffer.alloc(0);
+    // The message being received is written into a buffer of its announced length as it
+    // arrives (no copy of megabytes on the event loop, never one per chunk), and booked against
+    // the in-flight budget from its header on. While it is served the socket is paused, so a
+    // connection holds one message at a time whatever its client pipelines.
+    const pending: Buffer[] = [];
+    let header: Buffer = Buffer.alloc(0);
+    let message: Buffer | undefined;
+    let filled = 0;
+    let booked = 0;
     let busy = false;
     // Idle time is reset by every byte, so a client trickling one byte at a time needs a deadline per message too.
     let messageDeadline: NodeJS.Timeout | undefined;
-    const watchPartialMessage = (): void => {
-      if (buffered.length === 0) {
-        clearTimeout(messageDeadline);
-        messageDeadline = undefined;
-      } else if (messageDeadline === undefined) {
-        messageDeadline = setTimeout(() => {
-          log.info('socket client too slow to send a message', { remote: socket.remoteAddress });
-          socket.destroy();
-        }, limits.requestTimeoutMs);
-      }
+    const startDeadline = (): void => {
+      if (messageDeadline !== undefined) return;
+      messageDeadline = setTimeout(() => {
+        log.info('socket client too slow to send a message', { remote: socket.remoteAddress });
+        socket.destroy();
+      }, limits.requestTimeoutMs);
     };
-    socket.on('close', () => clearTimeout(messageDeadline));
-    const pump = async (): Promise<void> => {
+    const clearDeadline = (): void => {
+      clearTimeout(messageDeadline);
+      messageDeadline = undefined;
+    };
+    socket.on('close', () => {
+      clearDeadline();
+      inflight.give(booked);
+      booked = 0;
+    });
+    /** The message's buffer once its header is whole; false (and the connection closed) if it is too large or the budget is spent. */
+    const beginMessage = (): boolean => {
+      const total = 8 + header.readUInt32BE(4);
+      if (total > maxBytes + 8 || !inflight.tryTake(total)) {
+        log.warn('socket message refused: larger than max_request_bytes, or the in-flight budget is spent', { remote: socket.remoteAddress, length: total - 8 });
+        socket.destroy();
+        return false;
+      }
+      booked = total;
+      message = Buffer.allocUnsafe(total);
+      header.copy(message, 0);
+      filled = 8;
+      header = Buffer.alloc(0);
+      return true;
+    };
+    const drain = async (): Promise<void> => {
       if (busy) return;
       busy = true;
       try {
-        while (buffered.length >= 8) {
-          const length = buffered.readUInt32BE(4);
-          if (length > maxBytes) {
-            log.warn('socket frame too large', { remote: socket.remoteAddress, length });
-            socket.destroy();
-            return;
+        while (pending.length > 0 && !socket.destroyed) {
+          let chunk = pending[0] as Buffer;
+          if (!message) {
+            const need = 8 - header.length;
+            header = Buffer.concat([header, chunk.subarray(0, need)]);
+            chunk = chunk.subarray(need);
+            if (header.length === 8 && !beginMessage()) return;
           }
-          if (buffered.length < 8 + length) break;
-          const frame = buffered.subarray(0, 8 + length);
-          buffered = buffered.subarray(8 + length);
+          if (message) {
+            const n = Math.min(chunk.length, message.length - filled);
+            chunk.copy(message, filled, 0, n);
+            filled += n;
+            chunk = chunk.subarray(n);
+          }
+          if (chunk.length === 0) pending.shift();
+          else pending[0] = chunk;
+          if (!message || filled < message.length) {
+            startDeadline();
+            continue;
+          }
+          const frame = message;
+          message = undefined;
           // The message is complete: the next one, if it has begun, gets a deadline of its own.
-          clearTimeout(messageDeadline);
-          messageDeadline = undefined;
-          watchPartialMessage();
-          const response = await runBinary(endpoint, Buffer.from(frame), user, log);
+          clearDeadline();
+          if (pending.length > 0) startDeadline();
+          socket.pause();
+          const response = await runBinary(endpoint, frame, user, log);
           if (socket.destroyed) return;
-          socket.write(response);
+          const served = booked;
+          booked = 0;
+          socket.write(response, () => inflight.give(served));
+          socket.resume();
         }
       } finally {
         busy = false;
       }
     };
     socket.on('data', (chunk: Buffer) => {
-      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-      if (buffered.length > maxBytes + 8) {
-        socket.destroy();
-        return;
-      }
-      watchPartialMessage();
-      void pump().then(() => (buffered.length >= 8 && !busy ? pump() : undefined));
+      pending.push(chunk);
+      void drain();
     });
     socket.on('error', (e) => log.debug('socket error', { message: e.message }));
   });

@@ -10,3 +10,4 @@ export {
 } from './formats';
 export { WEIERSTRASS, OKP, curveOid, curveFromOid, weierstrass, type WeierstrassCurve, type OkpKind } from './curves';
 export { randomBytes } from './random';
+export { hashAsync, hmacAsync, hmacVerifyAsync, symmetricDecryptAsync, symmetricEncryptAsync, OFFLOAD_MIN_BYTES } from './offload';

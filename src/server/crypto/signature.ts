@@ -2,7 +2,7 @@ import { constants, publicDecrypt, sign as nodeSign, verify as nodeVerify, timin
 import { KmipError } from '../../kmip/errors';
 import { digestLength, hash as digest, nodeHash, type HashAlgorithm } from './digest';
 import { ecdsaSign, ecdsaVerify } from './ecdsa';
-import { rsaPrivateRaw } from './offload';
+import { hashAsync, OFFLOAD_MIN_BYTES, rsaPrivateRaw } from './offload';
 import { modulusBytes, requireRsa } from './rsa';
 import { DIGEST_INFO, pssEncode, pssVerify } from './rsa-padding';
 
@@ -75,6 +75,22 @@ function poolVerify(alg: string, data: Buffer, key: KeyObject, options: { paddin
   return new Promise((resolve) => nodeVerify(alg, data, { key, ...options }, signature, (err, ok) => resolve(!err && ok)));
 }
 
+const isLarge = (input: SignInput): boolean => input.data !== undefined && input.data.length >= OFFLOAD_MIN_BYTES;
+
+/** ECDSA over a large message: the hash (the costly part) on a worker thread, then the signature over that digest, the same value. */
+async function ecdsaInput(input: SignInput, h: HashAlgorithm | 'None' | undefined): Promise<SignInput> {
+  if (!isLarge(input) || h === undefined || h === 'None') return input;
+  return { digested: await hashAsync(h, input.data as Buffer) };
+}
+
+/** EdDSA hashes the whole message twice: a large one goes to libuv's thread pool. */
+function pooledEd(privateOrPublic: KeyObject, data: Buffer, signature?: Buffer): Promise<Buffer | boolean> {
+  return new Promise((resolve) => {
+    if (signature) nodeVerify(null, data, privateOrPublic, signature, (err, ok) => resolve(!err && ok));
+    else nodeSign(null, data, privateOrPublic, (err, sig) => resolve(err ? Buffer.alloc(0) : sig));
+  });
+}
+
 /**
  * ECDSA and EdDSA sign inline: the thread-pool hop costs more than the signature itself.
  * RSA private operations never run on the event loop (thread pool or worker threads).
@@ -86,9 +102,14 @@ export async function sign(privateKey: KeyObject, input: SignInput, p: SignParam
   switch (p.scheme) {
     case 'EdDSA':
       if (input.digested) throw bad('EdDSA (pure) signs the message itself, not a digest');
+      if (isLarge(input)) {
+        const sig = (await pooledEd(privateKey, input.data as Buffer)) as Buffer;
+        if (sig.length === 0) throw new KmipError('Cryptographic_Failure', 'EdDSA signing failed');
+        return sig;
+      }
       return nodeSign(null, input.data ?? EMPTY, privateKey);
     case 'ECDSA':
-      return ecdsaSign(privateKey, input, p.hash ?? 'None');
+      return ecdsaSign(privateKey, await ecdsaInput(input, p.hash), p.hash ?? 'None');
     case 'RSA_PKCS1v15': {
       if (!input.digested && p.hash !== 'None') return poolSign(nodeHash(p.hash ?? 'SHA256'), input.data ?? EMPTY, privateKey, { padding: constants.RSA_PKCS1_PADDING });
       const t = digestInfo(input, p);
@@ -116,13 +137,14 @@ export async function verify(publicKey: KeyObject, input: SignInput, signature: 
   switch (p.scheme) {
     case 'EdDSA':
       if (input.digested) throw bad('EdDSA (pure) verifies the message itself, not a digest');
+      if (isLarge(input)) return (await pooledEd(publicKey, input.data as Buffer, signature)) as boolean;
       try {
         return nodeVerify(null, input.data ?? EMPTY, publicKey, signature);
       } catch {
         return false;
       }
     case 'ECDSA':
-      return ecdsaVerify(publicKey, input, p.hash ?? 'None', signature);
+      return ecdsaVerify(publicKey, await ecdsaInput(input, p.hash), p.hash ?? 'None', signature);
     case 'RSA_PKCS1v15': {
       if (!input.digested && p.hash !== 'None') return poolVerify(nodeHash(p.hash ?? 'SHA256'), input.data ?? EMPTY, publicKey, { padding: constants.RSA_PKCS1_PADDING }, signature);
       const expected = digestInfo(input, p);

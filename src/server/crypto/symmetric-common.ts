@@ -42,7 +42,10 @@ export function checkTag(tag: Buffer, allowed: (n: number) => boolean, what: str
 /** Wraps node:crypto so that a failed final() (bad padding, bad tag, bad wrap) is a KMIP error. */
 export function run(cipher: { update(b: Buffer): Buffer; final(): Buffer }, data: Buffer, what: string): Buffer {
   try {
-    return Buffer.concat([cipher.update(data), cipher.final()]);
+    const head = cipher.update(data);
+    const tail = cipher.final();
+    // Stream and AEAD modes end with nothing: no second copy of megabytes.
+    return tail.length === 0 ? head : Buffer.concat([head, tail]);
   } catch {
     throw failed(`${what} failed`);
   }

@@ -6,6 +6,7 @@ import { intAttr, linkAttribute, splitAttributes, textAttr, type AttributeList }
 import { keyPairSpec, symmetricKeyBits } from '../model/algorithms';
 import { generateKeyPair } from '../crypto/keygen';
 import { GENERATED } from '../model/protection';
+import { checkKeyPairCost } from '../limits';
 import { newObject } from './new-object';
 import { read, required } from './payload';
 
@@ -47,6 +48,7 @@ export async function createKeyPair(p: TtlvStructure, ctx: OperationContext): Pr
   const privAttrs = mergeAttributes(common, read.struct(p, 'PrivateKeyAttributes'));
   const pubAttrs = mergeAttributes(common, read.struct(p, 'PublicKeyAttributes'));
   const spec = keyPairSpec(splitAttributes(privAttrs).list);
+  checkKeyPairCost(spec.generate, ctx.limits);
   const pair = await generateKeyPair(spec.generate);
   const { priv, pub } = await storeKeyPair(ctx, privAttrs, pubAttrs, pair.privateKey, pair.publicKey, spec.attributes);
   return T.struct('CreateKeyPairResponse', [

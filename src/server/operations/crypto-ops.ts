@@ -8,8 +8,8 @@ import { requireUsableState, type Usage } from '../model/lifecycle';
 import type { ManagedObject } from '../model/managed-object';
 import { USAGE, requireUsage } from '../model/usage';
 import {
-  hash as digest, hmac, hmacVerify, randomBytes, rsaDecrypt, rsaEncrypt, sign as signData, symmetricDecrypt,
-  symmetricEncrypt, verify as verifySignature, type SymmetricParams,
+  hashAsync, hmacAsync, hmacVerifyAsync, randomBytes, rsaDecrypt, rsaEncrypt, sign as signData, symmetricDecryptAsync,
+  symmetricEncryptAsync, verify as verifySignature, type SymmetricParams,
 } from '../crypto';
 import { read, readCryptoParams, required, type CryptoParams } from './payload';
 
@@ -58,7 +58,7 @@ export async function encrypt(p: TtlvStructure, ctx: OperationContext): Promise<
   const params = readCryptoParams(p);
   const data = required(read.bytes(p, 'Data'), 'Data');
   if (isSymmetric(o)) {
-    const out = symmetricEncrypt(symmetricRequest(p, o, params, data));
+    const out = await symmetricEncryptAsync(symmetricRequest(p, o, params, data));
     return T.struct('EncryptResponse', [
       T.text('UniqueIdentifier', uid),
       T.bytes('Data', out.data),
@@ -78,7 +78,7 @@ export async function decrypt(p: TtlvStructure, ctx: OperationContext): Promise<
   const data = required(read.bytes(p, 'Data'), 'Data');
   if (isSymmetric(o)) {
     const tag = read.bytes(p, 'AuthenticatedEncryptionTag');
-    const plain = symmetricDecrypt({ ...symmetricRequest(p, o, params, data), ...(tag ? { tag } : {}) });
+    const plain = await symmetricDecryptAsync({ ...symmetricRequest(p, o, params, data), ...(tag ? { tag } : {}) });
     return T.struct('DecryptResponse', [T.text('UniqueIdentifier', uid), T.bytes('Data', plain)]);
   }
   const key = privateKeyOf(o);
@@ -117,7 +117,7 @@ export async function signatureVerify(p: TtlvStructure, ctx: OperationContext): 
 export async function mac(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
   const { uid, o } = await usableKey(p, ctx, 'protect', 'MAC', USAGE.MACGenerate);
   const data = required(read.bytes(p, 'Data'), 'Data');
-  const out = hmac(hmacHash(readCryptoParams(p), keyAlgorithm(o)), symmetricKeyOf(o), data);
+  const out = await hmacAsync(hmacHash(readCryptoParams(p), keyAlgorithm(o)), symmetricKeyOf(o), data);
   return T.struct('MACResponse', [T.text('UniqueIdentifier', uid), T.bytes('MACData', out)]);
 }
 
@@ -125,7 +125,7 @@ export async function macVerify(p: TtlvStructure, ctx: OperationContext): Promis
   const { uid, o } = await usableKey(p, ctx, 'process', 'MACVerify', USAGE.MACVerify);
   const data = required(read.bytes(p, 'Data'), 'Data');
   const expected = required(read.bytes(p, 'MACData'), 'MACData');
-  const valid = hmacVerify(hmacHash(readCryptoParams(p), keyAlgorithm(o)), symmetricKeyOf(o), data, expected);
+  const valid = await hmacVerifyAsync(hmacHash(readCryptoParams(p), keyAlgorithm(o)), symmetricKeyOf(o), data, expected);
   return T.struct('MACVerifyResponse', [T.text('UniqueIdentifier', uid), T.enum('ValidityIndicator', valid ? 'Valid' : 'Invalid')]);
 }
 
@@ -134,7 +134,7 @@ export async function hash(p: TtlvStructure, _ctx: OperationContext): Promise<Tt
   const params = readCryptoParams(p);
   const algorithm = hashName(required(params.hashing, 'CryptographicParameters.HashingAlgorithm'), 'SHA256');
   const data = required(read.bytes(p, 'Data'), 'Data');
-  return T.struct('HashResponse', [T.bytes('Data', digest(algorithm, data))]);
+  return T.struct('HashResponse', [T.bytes('Data', await hashAsync(algorithm, data))]);
 }
 
 export async function rngRetrieve(p: TtlvStructure, _ctx: OperationContext): Promise<TtlvStructure> {

@@ -9,11 +9,10 @@ import { keyKind, privateKeyOf, symmetricKeyOf } from '../model/key-objects';
 import { requireUsableState } from '../model/lifecycle';
 import type { ObjectType } from '../model/managed-object';
 import { USAGE, requireUsage } from '../model/usage';
-import { deriveSharedSecret, hkdf, pbkdf2 } from '../crypto';
+import { deriveSharedSecret, digestLength, hkdf, pbkdf2 } from '../crypto';
+import { checkPbkdf2Cost } from '../limits';
 import { newObject } from './new-object';
 import { read, required } from './payload';
-
-const MAX_PBKDF2_ITERATIONS = 10_000_000;
 
 /** The peer's public key for ECDH: SPKI DER, or a raw point on the private key's curve. */
 function peerPublicKey(data: Buffer, own: KeyObject): KeyObject {
@@ -58,7 +57,7 @@ export async function deriveKey(p: TtlvStructure, ctx: OperationContext): Promis
       break;
     case 'PBKDF2': {
       const iterations = required(read.int(params, 'IterationCount'), 'IterationCount');
-      if (iterations < 1 || iterations > MAX_PBKDF2_ITERATIONS) throw new KmipError('Invalid_Field', `IterationCount must be between 1 and ${MAX_PBKDF2_ITERATIONS}`);
+      checkPbkdf2Cost(iterations, length, digestLength(hash), ctx.limits);
       derived = await pbkdf2(hash, symmetricKeyOf(base), salt, iterations, length);
       break;
     }

@@ -19,7 +19,8 @@ export const read = {
   date: (p: TtlvNode | undefined, tag: string): number | undefined => typed(p, tag, 'DateTime')?.value,
   bytes: (p: TtlvNode | undefined, tag: string): Buffer | undefined => {
     const n = typed(p, tag, 'ByteString');
-    return n ? Buffer.from(n.value) : undefined;
+    // A view, not a copy: the Data of a large Encrypt is megabytes.
+    return n ? Buffer.from(n.value.buffer, n.value.byteOffset, n.value.byteLength) : undefined;
   },
   enum: (p: TtlvNode | undefined, tag: string): string | undefined => {
     const n = typed(p, tag, 'Enumeration');

@@ -7,6 +7,7 @@ import { keyPairSpec } from '../model/algorithms';
 import { requireUsableState } from '../model/lifecycle';
 import { userTags, type ManagedObject } from '../model/managed-object';
 import { generateKeyPair } from '../crypto/keygen';
+import { checkKeyPairCost } from '../limits';
 import { storeKeyPair } from './create';
 import { GENERATED } from '../model/protection';
 import { newObject, touch } from './new-object';
@@ -68,6 +69,7 @@ export async function reKeyKeyPair(p: TtlvStructure, ctx: OperationContext): Pro
   const privAttrs = inherited(oldPriv, ctx.now(), offset);
   const pubAttrs = oldPub ? inherited(oldPub, ctx.now(), offset) : privAttrs;
   const spec = keyPairSpec(privAttrs.value);
+  checkKeyPairCost(spec.generate, ctx.limits);
   const pair = await generateKeyPair(spec.generate);
   const replaced = (id: string | undefined): TtlvNode[] => (id ? [linkAttribute('ReplacedObjectLink', id)] : []);
   const fresh = await storeKeyPair(ctx, privAttrs, pubAttrs, pair.privateKey, pair.publicKey, spec.attributes, { priv: replaced(uid), pub: replaced(oldPubUid) }, oldPriv.owner);

@@ -1,0 +1,12 @@
+import { decodeBinary, encodeBinary } from '../kmip/binary-codec';
+import { decodeJsonBytes, encodeJsonBytes } from '../kmip/json-codec';
+import type { TtlvNode } from '../kmip/ttlv';
+import { serveJobs } from './crypto/worker-messages';
+
+/** The thread side of codec-offload.ts: JSON and binary TTLV in and out, for messages too large for the event loop. */
+serveJobs({
+  decodeJson: (body: Buffer) => decodeJsonBytes(body),
+  encodeJson: (node: TtlvNode) => encodeJsonBytes(node),
+  decodeBinary: (body: Buffer) => decodeBinary(body),
+  encodeBinary: (node: TtlvNode, major: number) => encodeBinary(node, major),
+});
