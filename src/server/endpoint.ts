@@ -1,7 +1,7 @@
 import { KmipError } from '../kmip/errors';
 import { T, type TtlvNode, type TtlvStructure } from '../kmip/ttlv';
 import { buildResponseMessage, parseRequestMessage, type ResponseItem } from '../kmip/messages';
-import type { ObjectStore } from './store/store';
+import { StaleObjectError, type ObjectStore } from './store/store';
 import { OperationContext } from './context';
 import { canonicalOperation, handlerFor } from './operations/registry';
 import { fromKmip1Request, toKmip1Response } from './kmip1';
@@ -78,7 +78,7 @@ export class KmipEndpoint {
     try {
       // An hsm:: UID is served by its HSM or refused; it never reaches the database handlers.
       const hsmUid = hsmUidOf(name, payload, ctx);
-      const response = hsmUid !== undefined ? await runHsmOperation(name, payload, hsmUid, ctx, this.hsm) : await handler(payload, ctx);
+      const response = hsmUid !== undefined ? await runHsmOperation(name, payload, hsmUid, ctx, this.hsm) : await runFresh(name, () => handler(payload, ctx));
       this.log.debug('operation', { operation: name, user: ctx.user, result: 'Success', us: elapsedUs(started) });
       return response;
     } catch (e) {
@@ -118,6 +118,24 @@ export class KmipEndpoint {
       }
     }
     return buildResponseMessage(version, responses, now());
+  }
+}
+
+/**
+ * Operations whose only effect is one read-modify-write of an object (the save is conditional,
+ * StoredObjectWrite.ifAttributesJson): when another request changed the object in between,
+ * they run again on what is now stored instead of failing, since nothing was written.
+ */
+const RERUN_WHEN_STALE = new Set(['SetAttribute', 'AddAttribute', 'ModifyAttribute', 'DeleteAttribute', 'Activate', 'Revoke', 'Destroy']);
+const MAX_RUNS = 5;
+
+async function runFresh(operation: string, run: () => Promise<TtlvStructure>): Promise<TtlvStructure> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (e) {
+      if (!(e instanceof StaleObjectError && RERUN_WHEN_STALE.has(operation) && attempt < MAX_RUNS)) throw e;
+    }
   }
 }
 

@@ -236,3 +236,21 @@ t.test('ReKey by a grantee leaves the replacement its owner\'s, with the origina
   const signature = await alice.sign(priv, Buffer.from('data'));
   t.equal(await bob.verify(pub, Buffer.from('data'), signature), true, 'alice signs with the new key, bob verifies');
 });
+
+t.test('a grantee racing attribute edits against the owner\'s tightening cannot undo it (no lost update)', async (t) => {
+  const { alice, bob } = await twoUsers(t);
+  // Each round: alice makes her key non-extractable while bob, holding set_attribute and get,
+  // sends edits of another attribute at the same moment. Each of bob's edits reads the object
+  // and writes it back whole; were a write not conditional on what was read, one that read
+  // before alice's change and wrote after it would set Extractable back to true.
+  for (let round = 0; round < 8; round++) {
+    const uid = await alice.register(symmetricKeyObject(KEY));
+    await grant(alice, uid, 'bob', ['get', 'set_attribute']);
+    const edits = Array.from({ length: 12 }, (_, i) => outcome(call(bob, 'SetAttribute', uid, T.struct('NewAttribute', [T.text('Description', `bob ${i}`)]))));
+    const tighten = outcome(call(alice, 'SetAttribute', uid, T.struct('NewAttribute', [T.bool('Extractable', false)])));
+    const results = await Promise.all([tighten, ...edits]);
+    t.same(results, results.map(() => 'ok'), `round ${round}: every edit succeeded (a stale one runs again on the fresh object)`);
+    t.equal((await attrs(alice, uid))['Extractable'], false, `round ${round}: Extractable stayed false`);
+    t.equal(await outcome(bob.get(uid)), 'Not_Extractable', `round ${round}: bob cannot Get the key`);
+  }
+});

@@ -26,6 +26,12 @@ export interface ManagedObject {
   createdAt: number;
   updatedAt: number;
   /**
+   * The attributes as the database held them when this object was read (fromStored): saving it
+   * writes only if they are still so, so that a read-modify-write cannot undo a change another
+   * request made meanwhile (a Sensitive or Extractable latch above all). A new object has none.
+   */
+  readAttributesJson?: string;
+  /**
    * For a key stored wrapped by an HSM key (a WrappingKeyLink to hsm::…, `material` is then
    * the HSM's iv‖ciphertext‖tag): the key bytes, through the server's unwrapped-key cache.
    * Set by OperationContext.load; never stored.
@@ -50,6 +56,7 @@ export function toStored(o: ManagedObject): StoredObjectWrite {
     createdAt: o.createdAt,
     updatedAt: o.updatedAt,
     wrappingKey: linkedId(o.attributes, 'WrappingKeyLink') ?? null,
+    ...(o.readAttributesJson !== undefined ? { ifAttributesJson: o.readAttributesJson } : {}),
   };
 }
 
@@ -65,6 +72,7 @@ export function fromStored(s: StoredObject): ManagedObject {
     material: s.material,
     createdAt: s.createdAt,
     updatedAt: s.updatedAt,
+    readAttributesJson: s.attributesJson,
   };
 }
 

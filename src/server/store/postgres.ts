@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { KmipError } from '../../kmip/errors';
-import type { AuditQuery, AuditRecord, Grant, LocateQuery, RawObjectStore, StoredMaterial, StoredObject, StoredObjectWrite } from './store';
+import { StaleObjectError, type AuditQuery, type AuditRecord, type Grant, type LocateQuery, type RawObjectStore, type StoredMaterial, type StoredObject, type StoredObjectWrite } from './store';
 import { PG_MIGRATION_LOCK, PG_MIGRATIONS, PG_SCHEMA_VERSION, PG_VERSION_TABLE } from './postgres-schema';
 
 interface ObjectRow {
@@ -80,8 +80,14 @@ export class PostgresStore implements RawObjectStore {
   }
 
   async update(obj: StoredObjectWrite): Promise<void> {
-    const r = await this.pool.query({ name: 'update-object', text: UPDATE_OBJECT, values: [...this.params(obj), obj.updatedAt, obj.wrappingKey] });
-    if (r.rowCount === 0) throw new KmipError('Item_Not_Found', `object not found for identifier ${obj.uid}`);
+    const values = [...this.params(obj), obj.updatedAt, obj.wrappingKey];
+    const r = obj.ifAttributesJson === undefined
+      ? await this.pool.query({ name: 'update-object', text: UPDATE_OBJECT, values })
+      : await this.pool.query({ name: 'update-object-if-unchanged', text: `${UPDATE_OBJECT} AND attributes=$13`, values: [...values, obj.ifAttributesJson] });
+    if (r.rowCount === 0) {
+      if (obj.ifAttributesJson !== undefined && (await this.exists(obj.uid))) throw new StaleObjectError(obj.uid);
+      throw new KmipError('Item_Not_Found', `object not found for identifier ${obj.uid}`);
+    }
   }
 
   async remove(uid: string): Promise<void> {

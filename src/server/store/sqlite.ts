@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { KmipError } from '../../kmip/errors';
 import { prepareDatabaseFile, tightenDatabaseFiles } from './file-modes';
-import type { AuditQuery, AuditRecord, Grant, LocateQuery, RawObjectStore, StoredMaterial, StoredObject, StoredObjectWrite } from './store';
+import { StaleObjectError, type AuditQuery, type AuditRecord, type Grant, type LocateQuery, type RawObjectStore, type StoredMaterial, type StoredObject, type StoredObjectWrite } from './store';
 import { MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema';
 
 interface ObjectRow {
@@ -77,6 +77,11 @@ export class SqliteStore implements RawObjectStore {
       update: this.db.prepare(
         `UPDATE objects SET object_type=@object_type, state=@state, owner=@owner, algorithm=@algorithm, length=@length,
            attributes=@attributes, tags=@tags, material=@material, updated_at=@updated_at, wrapping_key=@wrapping_key WHERE uid=@uid`,
+      ),
+      updateIfUnchanged: this.db.prepare(
+        `UPDATE objects SET object_type=@object_type, state=@state, owner=@owner, algorithm=@algorithm, length=@length,
+           attributes=@attributes, tags=@tags, material=@material, updated_at=@updated_at, wrapping_key=@wrapping_key
+         WHERE uid=@uid AND attributes=@if_attributes`,
       ),
       remove: this.db.prepare('DELETE FROM objects WHERE uid = ?'),
       get: this.db.prepare('SELECT * FROM objects WHERE uid = ?'),
@@ -181,8 +186,13 @@ export class SqliteStore implements RawObjectStore {
 
   update(obj: StoredObjectWrite): Promise<void> {
     return this.enqueue(() => {
-      const r = this.stmt.update.run(this.toRow(obj));
-      if (r.changes === 0) throw new KmipError('Item_Not_Found', `object not found for identifier ${obj.uid}`);
+      const r = obj.ifAttributesJson === undefined
+        ? this.stmt.update.run(this.toRow(obj))
+        : this.stmt.updateIfUnchanged.run({ ...this.toRow(obj), if_attributes: obj.ifAttributesJson });
+      if (r.changes === 0) {
+        if (obj.ifAttributesJson !== undefined && this.stmt.exists.get(obj.uid) !== undefined) throw new StaleObjectError(obj.uid);
+        throw new KmipError('Item_Not_Found', `object not found for identifier ${obj.uid}`);
+      }
       this.writeIndexes(obj);
     });
   }

@@ -5,6 +5,8 @@
  * as bytes in its canonical form (raw, PKCS#8, SPKI, DER certificate).
  */
 
+import { KmipError } from '../../kmip/errors';
+
 export interface StoredObject {
   uid: string;
   objectType: string;
@@ -26,6 +28,19 @@ export interface StoredObjectWrite extends StoredObject {
   names: string[];
   /** The WrappingKeyLink target, indexed so re-keying a KEK finds what it wraps without reading every row. */
   wrappingKey: string | null;
+  /**
+   * update() only: write only if the stored attributes are still exactly this text (the object
+   * as it was read), else reject with StaleObjectError and change nothing. A read-modify-write
+   * then cannot undo a concurrent change, such as a Sensitive or Extractable latch set meanwhile.
+   */
+  ifAttributesJson?: string;
+}
+
+/** A conditional update found the object changed since it was read (StoredObjectWrite.ifAttributesJson). */
+export class StaleObjectError extends KmipError {
+  constructor(uid: string) {
+    super('General_Failure', `object ${uid} was changed by another request while this one ran; retry`);
+  }
 }
 
 export interface LocateQuery {
