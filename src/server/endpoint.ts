@@ -127,7 +127,7 @@ export class KmipEndpoint {
  * they run again on what is now stored instead of failing, since nothing was written.
  */
 const RERUN_WHEN_STALE = new Set(['SetAttribute', 'AddAttribute', 'ModifyAttribute', 'DeleteAttribute', 'Activate', 'Revoke', 'Destroy']);
-const MAX_RUNS = 5;
+const MAX_RUNS = 32;
 
 async function runFresh(operation: string, run: () => Promise<TtlvStructure>): Promise<TtlvStructure> {
   for (let attempt = 1; ; attempt++) {
@@ -135,6 +135,8 @@ async function runFresh(operation: string, run: () => Promise<TtlvStructure>): P
       return await run();
     } catch (e) {
       if (!(e instanceof StaleObjectError && RERUN_WHEN_STALE.has(operation) && attempt < MAX_RUNS)) throw e;
+      // Writers that collided would collide again in the same group commit: spread them out.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 50)));
     }
   }
 }
