@@ -60,7 +60,11 @@ function respond(req: http.IncomingMessage): Promise<number> {
     const end = res.end.bind(res);
     res.end = ((...args: Parameters<typeof end>) => {
       resolve(res.statusCode);
-      return end(...args);
+      const ended = end(...args);
+      // A response on a real connection emits 'close' once it is out; one with no socket never
+      // does, and the server releases the request's in-flight bytes on 'close'.
+      process.nextTick(() => res.emit('close'));
+      return ended;
     }) as typeof res.end;
     server.emit('request', req, res);
   });
