@@ -4,7 +4,7 @@ import { buildResponseMessage, parseRequestMessage, type ResponseItem } from '..
 import { StaleObjectError, type ObjectStore } from './store/store';
 import { OperationContext } from './context';
 import { canonicalOperation, handlerFor } from './operations/registry';
-import { KMIP1_ATTRIBUTE_EDITS, fromKmip1Request, runKmip1AttributeEdit, toKmip1Response } from './kmip1';
+import { KMIP1_ATTRIBUTE_EDITS, fromKmip1Request, runKmip1AttributeEdit, toKmip1Response, toKmip20Response } from './kmip1';
 import { reasonForVersion, withoutNewerEnumerations } from '../kmip/versions';
 import type { Logger } from './logger';
 import type { HsmRegistry } from './hsm/hsm-registry';
@@ -111,7 +111,8 @@ export class KmipEndpoint {
           : await this.runOne(operation, T.struct(operation, (header.major === 1 ? fromKmip1Request(operation, item.payload) : item.payload).value), ctx);
         const placeholder = bare.value.find((n) => PLACEHOLDER_FIELDS.includes(n.tag));
         if (placeholder && placeholder.type === 'TextString') ctx.idPlaceholder = placeholder.value;
-        const payload = header.major === 1 ? toKmip1Response(operation, bare, header.minor) : bare;
+        const payload = header.major === 1 ? toKmip1Response(operation, bare, header.minor)
+          : header.major === 2 && header.minor === 0 ? toKmip20Response(bare) : bare;
         // A client is answered in its own version: nothing it could not decode (kmip/versions.ts).
         const answered = withoutNewerEnumerations(T.struct('ResponsePayload', payload.value), header.major, header.minor) as TtlvStructure;
         responses.push({ ...base, status: 'Success', payload: answered });

@@ -203,3 +203,14 @@ export async function runKmip1AttributeEdit(operation: string, payload: TtlvStru
   const done = await edit(operation, T.struct(operation, [...uidNodes, T.struct('CurrentAttribute', [current]), T.struct('NewAttribute', [next])]));
   return respond(done, next, index);
 }
+
+/**
+ * KMIP 2.0 responses: a KeyValue without its Attributes structure. It is optional in 2.0
+ * (§2.1.4) and 2.0 clients read the KeyValue as 1.x had it (PyKMIP 0.10's KeyValue.read
+ * expects Key Material then Attribute items), so a 2.1-style Attributes inside it breaks them.
+ */
+export function toKmip20Response(response: TtlvStructure): TtlvStructure {
+  const strip = (n: TtlvNode): TtlvNode => n.type !== 'Structure' ? n
+    : T.struct(n.tag, n.value.filter((c) => !(n.tag === 'KeyValue' && c.tag === 'Attributes')).map(strip));
+  return strip(response) as TtlvStructure;
+}

@@ -20,6 +20,8 @@ function readReferences(p: TtlvStructure): Reference[] {
     const vendor = child(n, 'VendorIdentification');
     const name = child(n, 'AttributeName');
     if (!vendor || !name) throw new KmipError('Invalid_Field', 'an AttributeReference names a tag or {VendorIdentification, AttributeName}');
+    // KMIP 2.0 names a standard attribute by its name with an empty VendorIdentification ("Cryptographic Length").
+    if (vendor.value === '' && typeof name.value === 'string') return { kind: 'standard', tag: name.value.replace(/[^A-Za-z0-9]/g, '') };
     return { kind: 'vendor', vendor: String(vendor.value), name: String(name.value) };
   });
 }

@@ -12,7 +12,6 @@ from kmip import enums
 from kmip.core import attributes as cattributes
 from kmip.core import enums as core_enums
 from kmip.core import objects as cobjects
-from kmip.core import primitives
 from kmip.core.factories import attributes as attribute_factories
 from kmip.pie import exceptions as pie_exceptions
 from kmip.pie import objects
@@ -303,7 +302,7 @@ def modify_attribute_name(ctx):
     uid = create_aes(ctx, name=unique("old"))
     new_name = unique("new")
     if ctx.v2:
-        new = cobjects.NewAttribute(attribute=primitives.TextString(new_name, enums.Tags.NAME))
+        new = cobjects.NewAttribute(attribute=cattributes.Name.create(new_name, enums.NameType.UNINTERPRETED_TEXT_STRING))
         ctx.client.modify_attribute(uid, new_attribute=new)
         echoed = None
     else:
