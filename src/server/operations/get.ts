@@ -20,6 +20,12 @@ interface Wrapping {
   method: string;
   keyUid: string;
   params: TtlvStructure | undefined;
+  /**
+   * NoEncoding wraps the KeyMaterial bytes alone and keeps the KeyValue a structure (KMIP 1.4
+   * §2.1.5, what PyKMIP asks for and can read); otherwise the whole KeyValue is wrapped as
+   * Cosmian does (the default, TTLVEncoding, though the bytes wrapped are the key's).
+   */
+  encoding: string | undefined;
 }
 
 function readWrapping(p: TtlvStructure): Wrapping | undefined {
@@ -29,7 +35,7 @@ function readWrapping(p: TtlvStructure): Wrapping | undefined {
   const info = read.struct(spec, 'EncryptionKeyInformation');
   const keyUid = read.text(info, 'UniqueIdentifier');
   if (!keyUid) throw new KmipError('Missing_Data', 'missing EncryptionKeyInformation.UniqueIdentifier');
-  return { method, keyUid, params: read.struct(info, 'CryptographicParameters') };
+  return { method, keyUid, params: read.struct(info, 'CryptographicParameters'), encoding: read.enum(spec, 'EncodingOption') };
 }
 
 /** The bytes a key is wrapped as: raw for symmetric keys, PKCS#8 for private keys, SPKI for public ones. */
@@ -50,6 +56,7 @@ async function wrapKeyBytes(ctx: OperationContext, bytes: Buffer, w: Wrapping): 
   const data = T.struct('KeyWrappingData', [
     T.enum('WrappingMethod', 'Encrypt'),
     T.struct('EncryptionKeyInformation', [T.text('UniqueIdentifier', w.keyUid), w.params]),
+    w.encoding !== undefined ? T.enum('EncodingOption', w.encoding) : undefined,
   ]);
   return { wrapped, data };
 }
@@ -65,6 +72,18 @@ function checkExportable(o: ManagedObject, wrapping: Wrapping | true | undefined
   }
 }
 
+/**
+ * The format of a Get that names none. KMIP 1.x clients (PyKMIP, appliances) get an asymmetric
+ * key back in the format it was registered in, as PyKMIP's server does (its Get converts
+ * nothing); for a key made here that is PKCS#8 or X.509. KMIP 2.x clients get Cosmian's defaults.
+ */
+function requestedOrRegisteredFormat(ctx: OperationContext, o: ManagedObject, format: string | undefined): string | undefined {
+  if (format !== undefined || ctx.protocolMajor !== 1) return format;
+  if (o.objectType !== 'PrivateKey' && o.objectType !== 'PublicKey') return undefined;
+  const registered = getAttr(o.attributes, 'KeyFormatType');
+  return registered ? String(registered.value) : undefined;
+}
+
 async function renderObject(ctx: OperationContext, o: ManagedObject, format: string | undefined, wrapping: Wrapping | undefined, pkcs12Password: string | undefined): Promise<TtlvStructure> {
   if (!o.material) throw new KmipError('Key_Value_Not_Present', `object ${o.uid} has no key material (${o.state})`);
   const algorithm = getAttr(o.attributes, 'CryptographicAlgorithm');
@@ -72,6 +91,11 @@ async function renderObject(ctx: OperationContext, o: ManagedObject, format: str
   const attrs = [...fullAttributes(o), ...(userTags(o).length ? [tagsAttribute(userTags(o))] : [])];
   const finish = async (fmt: string, material: TtlvNode, canonical: Buffer): Promise<TtlvStructure> => {
     if (!wrapping) return keyBlock(fmt, material, attrs, algorithm, length);
+    if (wrapping.encoding === 'NoEncoding') {
+      if (material.type !== 'ByteString') throw new KmipError('Encoding_Option_Error', `a ${fmt} key has no byte string to wrap without encoding`);
+      const { wrapped, data } = await wrapKeyBytes(ctx, Buffer.from(material.value), wrapping);
+      return T.struct('KeyBlock', [T.enum('KeyFormatType', fmt), T.struct('KeyValue', [T.bytes('KeyMaterial', wrapped)]), algorithm, length, data]);
+    }
     const { wrapped, data } = await wrapKeyBytes(ctx, canonical, wrapping);
     return T.struct('KeyBlock', [T.enum('KeyFormatType', fmt), T.bytes('KeyValue', wrapped), algorithm, length, data]);
   };
@@ -84,7 +108,7 @@ async function renderObject(ctx: OperationContext, o: ManagedObject, format: str
     case 'PrivateKey': {
       if (format === 'PKCS12') return T.struct('PrivateKey', [await pkcs12Block(ctx, o, pkcs12Password)]);
       const fmt = format ?? defaultFormat('PrivateKey', createPrivateKey({ key: o.material, format: 'der', type: 'pkcs8' }));
-      const wrappedFmt = wrapping ? 'PKCS8' : fmt;
+      const wrappedFmt = wrapping && wrapping.encoding !== 'NoEncoding' ? 'PKCS8' : fmt;
       return T.struct('PrivateKey', [await finish(wrappedFmt, privateKeyMaterial(fmt, o.material), o.material)]);
     }
     case 'PublicKey': {
@@ -144,7 +168,7 @@ async function getOrExport(p: TtlvStructure, ctx: OperationContext, exporting: b
   const object = asStored && hsmKek !== undefined && o.material
     ? T.struct('SymmetricKey', [T.struct('KeyBlock', [T.enum('KeyFormatType', format ?? defaultFormat('SymmetricKey')), T.bytes('KeyValue', o.material),
       getAttr(o.attributes, 'CryptographicAlgorithm'), getAttr(o.attributes, 'CryptographicLength'), hsmKeyWrappingData(hsmKek)])])
-    : await renderObject(ctx, o, format, wrapping, password);
+    : await renderObject(ctx, o, requestedOrRegisteredFormat(ctx, o, format), wrapping, password);
   return T.struct(response, [...head, exporting ? T.struct('Attributes', fullAttributes(o)) : undefined, object]);
 }
 

@@ -53,7 +53,8 @@ function materialize(objectType: ObjectType, node: TtlvNode, requested: TtlvNode
       const key = privateKeyFromBlock(block);
       return {
         material: key.export({ format: 'der', type: 'pkcs8' }),
-        server: [...asymmetricAttributes(key, block.algorithm ?? textAttr(list, 'CryptographicAlgorithm')), T.enum('KeyFormatType', 'PKCS8')],
+        // KeyFormatType records the format it came in: a KMIP 1.x Get without a format returns that (get.ts).
+        server: [...asymmetricAttributes(key, block.algorithm ?? textAttr(list, 'CryptographicAlgorithm')), T.enum('KeyFormatType', block.format)],
       };
     }
     case 'PublicKey': {
@@ -61,7 +62,7 @@ function materialize(objectType: ObjectType, node: TtlvNode, requested: TtlvNode
       const key = publicKeyFromBlock(block);
       return {
         material: key.export({ format: 'der', type: 'spki' }),
-        server: [...asymmetricAttributes(key, block.algorithm ?? textAttr(list, 'CryptographicAlgorithm')), T.enum('KeyFormatType', 'X509')],
+        server: [...asymmetricAttributes(key, block.algorithm ?? textAttr(list, 'CryptographicAlgorithm')), T.enum('KeyFormatType', block.format)],
       };
     }
     case 'Certificate': {
