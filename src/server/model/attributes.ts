@@ -19,6 +19,8 @@ export const READ_ONLY = new Set([
   'CompromiseDate', 'Digest', 'AlwaysSensitive', 'NeverExtractable', 'Fresh', 'OriginalCreationDate', 'RandomNumberGenerator',
   'CertificateType', 'CertificateLength', 'X509CertificateIdentifier', 'X509CertificateSubject', 'X509CertificateIssuer',
   'CertificateIdentifier', 'CertificateSubject', 'CertificateIssuer', 'DigitalSignatureAlgorithm',
+  // Not a KMIP attribute: how a key registered wrapped was wrapped (registered-wrapped.ts); the server's alone.
+  'KeyWrappingData',
 ]);
 
 export function isMultiValued(tag: string): boolean {

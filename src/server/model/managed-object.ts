@@ -88,7 +88,8 @@ export function userTags(o: ManagedObject): string[] {
 
 /** The attribute list as GetAttributes and Get show it: with identity, state and dates. */
 export function fullAttributes(o: ManagedObject): AttributeList {
-  let list: AttributeList = o.attributes;
+  // KeyWrappingData (of a key registered wrapped) belongs to the key block, not to the attributes.
+  let list: AttributeList = o.attributes.filter((a) => a.tag !== 'KeyWrappingData');
   list = withAttr(list, T.text('UniqueIdentifier', o.uid));
   list = withAttr(list, T.enum('ObjectType', o.objectType));
   list = withAttr(list, T.enum('State', o.state));

@@ -15,6 +15,7 @@ import { rsaEncrypt, symmetricEncrypt } from '../crypto';
 import { buildPkcs12 } from '../crypto/pkcs12';
 import { read, readCryptoParams } from './payload';
 import { hsmKeyWrappingData, hsmWrappingKeyOf } from '../hsm/key-wrapping';
+import { registeredWrappedBlock, registeredWrapping } from '../model/registered-wrapped';
 
 interface Wrapping {
   method: string;
@@ -161,6 +162,15 @@ async function getOrExport(p: TtlvStructure, ctx: OperationContext, exporting: b
   }
   // A key stored wrapped by an HSM key leaves as stored (iv‖ct‖tag with KeyWrappingData naming the HSM key),
   // as Cosmian's default does, unless KeyWrapType NotWrapped asks for it in clear or another wrapping is asked for.
+  const registeredWrapped = registeredWrapping(o.attributes);
+  if (registeredWrapped) {
+    // Registered wrapped: it leaves as it came (PyKMIP's server does the same); the KMS cannot unwrap it.
+    if (wrapping || isPkcs12 || read.enum(p, 'KeyWrapType') === 'NotWrapped') throw new KmipError('Key_Wrap_Type_Not_Supported', `object ${uid} was registered wrapped; it can only be returned as registered`);
+    if (format !== undefined && format !== textAttr(o.attributes, 'KeyFormatType')) throw new KmipError('Key_Format_Type_Not_Supported', `object ${uid} was registered wrapped in ${textAttr(o.attributes, 'KeyFormatType')}; it cannot be converted`);
+    checkExportable(o, true);
+    const typeField = o.objectType === 'SecretData' ? getAttr(o.attributes, 'SecretDataType') : undefined;
+    return T.struct(response, [...head, exporting ? T.struct('Attributes', fullAttributes(o)) : undefined, T.struct(o.objectType, [typeField, registeredWrappedBlock(o, registeredWrapped)])]);
+  }
   const hsmKek = o.objectType === 'SymmetricKey' ? hsmWrappingKeyOf(o.attributes) : undefined;
   const asStored = hsmKek !== undefined && !wrapping && !isPkcs12 && read.enum(p, 'KeyWrapType') !== 'NotWrapped';
   // A PKCS#12 password is chosen by the caller, so it protects nothing against the caller: treat it as clear.

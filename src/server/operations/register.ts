@@ -9,6 +9,7 @@ import { curveName, privateKeyFromBlock, publicKeyFromBlock, readKeyBlock, symme
 import { keyKind } from '../model/key-objects';
 import type { ManagedObject, ObjectType } from '../model/managed-object';
 import { SUPPLIED } from '../model/protection';
+import { KEY_WRAPPING_DATA, readWrappedBlock } from '../model/registered-wrapped';
 import { newObject } from './new-object';
 import { read, required } from './payload';
 
@@ -34,9 +35,35 @@ function asymmetricAttributes(key: KeyObject, requestedAlgorithm: string | undef
   return nodes.filter((n): n is TtlvNode => n !== undefined);
 }
 
+const WRAPPABLE = new Set<string>(['SymmetricKey', 'PrivateKey', 'PublicKey', 'SecretData']);
+
+/**
+ * A key that arrives wrapped is kept as it came (src/server/model/registered-wrapped.ts): its
+ * algorithm and length cannot be read from the bytes, so they come from the KeyBlock or the
+ * template, as PyKMIP's server takes them.
+ */
+function materializeWrapped(objectType: ObjectType, node: TtlvNode, list: ReturnType<typeof splitAttributes>['list']): { material: Buffer; server: TtlvNode[] } | undefined {
+  const wrapped = readWrappedBlock(node);
+  if (!wrapped) return undefined;
+  if (!WRAPPABLE.has(objectType)) throw new KmipError('Invalid_Object_Type', `a ${objectType} cannot be registered wrapped`);
+  const algorithm = wrapped.algorithm ?? textAttr(list, 'CryptographicAlgorithm');
+  const length = wrapped.length ?? list.find((n) => n.tag === 'CryptographicLength')?.value;
+  const secretType = child(node, 'SecretDataType');
+  const server: Array<TtlvNode | undefined> = [
+      algorithm !== undefined ? T.enum('CryptographicAlgorithm', algorithm) : undefined,
+      typeof length === 'number' ? T.int('CryptographicLength', length) : undefined,
+      T.enum('KeyFormatType', wrapped.format),
+      objectType === 'SecretData' ? T.enum('SecretDataType', secretType ? String(secretType.value) : 'Password') : undefined,
+      T.struct(KEY_WRAPPING_DATA, wrapped.data.value),
+  ];
+  return { material: wrapped.wrapped, server: server.filter((n): n is TtlvNode => n !== undefined) };
+}
+
 /** Reads the object of a Register/Import into canonical material and server-computed attributes. */
 function materialize(objectType: ObjectType, node: TtlvNode, requested: TtlvNode | undefined): { material: Buffer; server: TtlvNode[] } {
   const { list } = splitAttributes(requested);
+  const wrapped = materializeWrapped(objectType, node, list);
+  if (wrapped) return wrapped;
   switch (objectType) {
     case 'SymmetricKey': {
       const block = readKeyBlock(node);
