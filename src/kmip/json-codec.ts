@@ -222,6 +222,9 @@ class JsonDecoder {
     }
     if (typeof v !== 'string' || v.length === 0) throw new TtlvCodecError(`${where}: an Enumeration value must be a name or a code`);
     if (/^0x[0-9A-Fa-f]{8}$/.test(v)) return normalizeEnum(tag, v);
+    // A code in decimal: what p11kms stored for extension values (0x8xxxxxxx) before it kept them
+    // as numbers; a database written then must stay readable. No enumeration name is all digits.
+    if (/^[0-9]{1,10}$/.test(v) && Number(v) <= 0xffffffff) return normalizeEnum(tag, Number(v));
     if (!isKnownEnumTag(tag)) return v;
     const name = canonicalEnumName(tag, v);
     if (name === undefined || enumCode(tag, name) === undefined) throw new TtlvCodecError(`${where}: unknown enumeration value ${v}`);

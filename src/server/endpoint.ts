@@ -4,7 +4,8 @@ import { buildResponseMessage, parseRequestMessage, type ResponseItem } from '..
 import { StaleObjectError, type ObjectStore } from './store/store';
 import { OperationContext } from './context';
 import { canonicalOperation, handlerFor } from './operations/registry';
-import { fromKmip1Request, toKmip1Response } from './kmip1';
+import { KMIP1_ATTRIBUTE_EDITS, fromKmip1Request, runKmip1AttributeEdit, toKmip1Response } from './kmip1';
+import { reasonForVersion, withoutNewerEnumerations } from '../kmip/versions';
 import type { Logger } from './logger';
 import type { HsmRegistry } from './hsm/hsm-registry';
 import { hsmUidOf, runHsmOperation } from './operations/hsm-ops';
@@ -105,15 +106,18 @@ export class KmipEndpoint {
       const operation = canonicalOperation(item.operation);
       const base = { operation, ...(item.uniqueBatchItemId ? { uniqueBatchItemId: item.uniqueBatchItemId } : {}) };
       try {
-        const request = header.major === 1 ? fromKmip1Request(operation, item.payload) : item.payload;
-        const bare = await this.runOne(operation, T.struct(operation, request.value), ctx);
+        const bare = header.major === 1 && KMIP1_ATTRIBUTE_EDITS.has(operation)
+          ? await runKmip1AttributeEdit(operation, item.payload, (op, p) => this.dispatch(op, p, ctx), (op, p) => this.runOne(op, p, ctx))
+          : await this.runOne(operation, T.struct(operation, (header.major === 1 ? fromKmip1Request(operation, item.payload) : item.payload).value), ctx);
         const placeholder = bare.value.find((n) => PLACEHOLDER_FIELDS.includes(n.tag));
         if (placeholder && placeholder.type === 'TextString') ctx.idPlaceholder = placeholder.value;
         const payload = header.major === 1 ? toKmip1Response(operation, bare, header.minor) : bare;
-        responses.push({ ...base, status: 'Success', payload: T.struct('ResponsePayload', payload.value) });
+        // A client is answered in its own version: nothing it could not decode (kmip/versions.ts).
+        const answered = withoutNewerEnumerations(T.struct('ResponsePayload', payload.value), header.major, header.minor) as TtlvStructure;
+        responses.push({ ...base, status: 'Success', payload: answered });
       } catch (e) {
         const err = asKmipError(e);
-        responses.push({ ...base, status: 'OperationFailed', reason: err.reason, message: err.message });
+        responses.push({ ...base, status: 'OperationFailed', reason: reasonForVersion(err.reason, header.major, header.minor), message: err.message });
         if (!continueOnError) break;
       }
     }

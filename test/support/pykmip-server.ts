@@ -62,15 +62,24 @@ function handshake(port: number, pki: TestPki): Promise<boolean> {
   });
 }
 
+export interface PyKmipServerOptions {
+  loggingLevel?: 'DEBUG' | 'INFO' | 'WARNING';
+  /**
+   * A PKI to serve with instead of a fresh one, so that another server (p11kms) can be driven
+   * with the same client certificate: both take the client's identity from its CN.
+   */
+  pki?: TestPki;
+}
+
 /**
- * Starts pykmip-server on a free loopback port with its own PKI, SQLite database, policy
- * directory and log in a temp dir; resolves once it completes a mutual TLS handshake.
- * The server (and the temp dir) go at teardown.
+ * Starts pykmip-server on a free loopback port with its own (or the given) PKI, SQLite
+ * database, policy directory and log in a temp dir; resolves once it completes a mutual TLS
+ * handshake. The server (and the temp dir) go at teardown.
  */
-export async function startPyKmipServer(t: Teardown, opts: { loggingLevel?: 'DEBUG' | 'INFO' | 'WARNING' } = {}): Promise<PyKmipServer> {
+export async function startPyKmipServer(t: Teardown, opts: PyKmipServerOptions = {}): Promise<PyKmipServer> {
   const dir = mkdtempSync(join(tmpdir(), 'p11kms-pykmip-server-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const pki = makeTestPki(dir, 'p11kms-client');
+  const pki = opts.pki ?? makeTestPki(dir, 'p11kms-client');
   const policyPath = join(dir, 'policies');
   mkdirSync(policyPath);
   const databasePath = join(dir, 'pykmip.sqlite');

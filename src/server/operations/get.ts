@@ -122,13 +122,13 @@ async function renderObject(ctx: OperationContext, o: ManagedObject, format: str
     case 'SecretData': {
       const type = getAttr(o.attributes, 'SecretDataType');
       return T.struct('SecretData', [
-        T.enum('SecretDataType', type ? String(type.value) : 'Password'),
+        T.enum('SecretDataType', type && type.type === 'Enumeration' ? type.value : 'Password'),
         await finish('Raw', T.bytes('KeyMaterial', o.material), o.material),
       ]);
     }
     case 'OpaqueObject': {
       const type = getAttr(o.attributes, 'OpaqueDataType');
-      return T.struct('OpaqueObject', [T.enum('OpaqueDataType', type ? String(type.value) : 'Unknown'), T.bytes('OpaqueDataValue', o.material)]);
+      return T.struct('OpaqueObject', [T.enum('OpaqueDataType', type && type.type === 'Enumeration' ? type.value : 'Unknown'), T.bytes('OpaqueDataValue', o.material)]);
     }
   }
 }

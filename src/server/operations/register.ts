@@ -109,13 +109,13 @@ function materialize(objectType: ObjectType, node: TtlvNode, requested: TtlvNode
       const type = child(node, 'SecretDataType');
       const block = readKeyBlock(node);
       const bytes = block.material.type === 'ByteString' ? Buffer.from(block.material.value) : symmetricFromBlock(block);
-      return { material: bytes, server: [T.enum('SecretDataType', type ? String(type.value) : 'Password')] };
+      return { material: bytes, server: [T.enum('SecretDataType', type && type.type === 'Enumeration' ? type.value : 'Password')] };
     }
     case 'OpaqueObject': {
       const type = child(node, 'OpaqueDataType');
       const value = child(node, 'OpaqueDataValue');
       if (!value || value.type !== 'ByteString') throw new KmipError('Missing_Data', 'missing OpaqueDataValue');
-      return { material: Buffer.from(value.value), server: [T.enum('OpaqueDataType', type ? String(type.value) : 'Unknown')] };
+      return { material: Buffer.from(value.value), server: [T.enum('OpaqueDataType', type && type.type === 'Enumeration' ? type.value : 'Unknown')] };
     }
   }
 }
