@@ -74,12 +74,13 @@ function checkExportable(o: ManagedObject, wrapping: Wrapping | true | undefined
 }
 
 /**
- * The format of a Get that names none. KMIP 1.x clients (PyKMIP, appliances) get an asymmetric
- * key back in the format it was registered in, as PyKMIP's server does (its Get converts
- * nothing); for a key made here that is PKCS#8 or X.509. KMIP 2.x clients get Cosmian's defaults.
+ * The format of a Get that names none. Clients of KMIP 1.x and 2.0 (PyKMIP, appliances) get an
+ * asymmetric key back in the format it was registered in, as PyKMIP's server does (its Get
+ * converts nothing); for a key made here that is PKCS#8 or X.509. KMIP 2.1 clients (Cosmian's)
+ * get Cosmian's defaults.
  */
 function requestedOrRegisteredFormat(ctx: OperationContext, o: ManagedObject, format: string | undefined): string | undefined {
-  if (format !== undefined || ctx.protocolMajor !== 1) return format;
+  if (format !== undefined || (ctx.protocolMajor === 2 && ctx.protocolMinor >= 1)) return format;
   if (o.objectType !== 'PrivateKey' && o.objectType !== 'PublicKey') return undefined;
   const registered = getAttr(o.attributes, 'KeyFormatType');
   return registered ? String(registered.value) : undefined;
@@ -115,6 +116,11 @@ async function renderObject(ctx: OperationContext, o: ManagedObject, format: str
     case 'PublicKey': {
       const fmt = format ?? defaultFormat('PublicKey', publicKeyOf(o));
       return T.struct('PublicKey', [await finish(fmt, publicKeyMaterial(fmt, o.material), o.material)]);
+    }
+    case 'SplitKey': {
+      const fmt = format ?? 'Raw';
+      const fields = ['SplitKeyParts', 'KeyPartIdentifier', 'SplitKeyThreshold', 'SplitKeyMethod', 'PrimeFieldSize'].map((tag) => getAttr(o.attributes, tag));
+      return T.struct('SplitKey', [...fields, await finish(fmt, symmetricKeyMaterial(fmt, o.material), o.material)]);
     }
     case 'Certificate':
       if (format !== undefined && format !== 'X509') throw new KmipError('Key_Format_Type_Not_Supported', `a certificate is exported as X509, not ${format}`);
@@ -168,8 +174,9 @@ async function getOrExport(p: TtlvStructure, ctx: OperationContext, exporting: b
     if (wrapping || isPkcs12 || read.enum(p, 'KeyWrapType') === 'NotWrapped') throw new KmipError('Key_Wrap_Type_Not_Supported', `object ${uid} was registered wrapped; it can only be returned as registered`);
     if (format !== undefined && format !== textAttr(o.attributes, 'KeyFormatType')) throw new KmipError('Key_Format_Type_Not_Supported', `object ${uid} was registered wrapped in ${textAttr(o.attributes, 'KeyFormatType')}; it cannot be converted`);
     checkExportable(o, true);
-    const typeField = o.objectType === 'SecretData' ? getAttr(o.attributes, 'SecretDataType') : undefined;
-    return T.struct(response, [...head, exporting ? T.struct('Attributes', fullAttributes(o)) : undefined, T.struct(o.objectType, [typeField, registeredWrappedBlock(o, registeredWrapped)])]);
+    const fields = o.objectType === 'SecretData' ? [getAttr(o.attributes, 'SecretDataType')]
+      : o.objectType === 'SplitKey' ? ['SplitKeyParts', 'KeyPartIdentifier', 'SplitKeyThreshold', 'SplitKeyMethod', 'PrimeFieldSize'].map((tag) => getAttr(o.attributes, tag)) : [];
+    return T.struct(response, [...head, exporting ? T.struct('Attributes', fullAttributes(o)) : undefined, T.struct(o.objectType, [...fields, registeredWrappedBlock(o, registeredWrapped)])]);
   }
   const hsmKek = o.objectType === 'SymmetricKey' ? hsmWrappingKeyOf(o.attributes) : undefined;
   const asStored = hsmKek !== undefined && !wrapping && !isPkcs12 && read.enum(p, 'KeyWrapType') !== 'NotWrapped';

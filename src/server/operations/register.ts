@@ -13,7 +13,23 @@ import { KEY_WRAPPING_DATA, readWrappedBlock } from '../model/registered-wrapped
 import { newObject } from './new-object';
 import { read, required } from './payload';
 
-const OBJECT_TYPES = new Set<string>(['SymmetricKey', 'PrivateKey', 'PublicKey', 'Certificate', 'SecretData', 'OpaqueObject']);
+const OBJECT_TYPES = new Set<string>(['SymmetricKey', 'PrivateKey', 'PublicKey', 'Certificate', 'SecretData', 'OpaqueObject', 'SplitKey']);
+
+/** The fields of a SplitKey structure besides its KeyBlock (KMIP 1.4 §2.2.5), kept as the server's own (OBJECT_FIELDS). */
+const SPLIT_KEY_FIELDS = ['SplitKeyParts', 'KeyPartIdentifier', 'SplitKeyThreshold', 'SplitKeyMethod', 'PrimeFieldSize'] as const;
+
+function splitKeyFields(node: TtlvNode): TtlvNode[] {
+  const out: TtlvNode[] = [];
+  for (const tag of SPLIT_KEY_FIELDS) {
+    const n = child(node, tag);
+    if (!n) {
+      if (tag === 'PrimeFieldSize') continue;
+      throw new KmipError('Missing_Data', `a SplitKey needs ${tag}`);
+    }
+    out.push(n);
+  }
+  return out;
+}
 
 /** Clients may tag the object with its type (Cosmian) or with "Object" (older docs). */
 function objectNode(p: TtlvStructure, objectType: string): TtlvNode {
@@ -35,7 +51,7 @@ function asymmetricAttributes(key: KeyObject, requestedAlgorithm: string | undef
   return nodes.filter((n): n is TtlvNode => n !== undefined);
 }
 
-const WRAPPABLE = new Set<string>(['SymmetricKey', 'PrivateKey', 'PublicKey', 'SecretData']);
+const WRAPPABLE = new Set<string>(['SymmetricKey', 'PrivateKey', 'PublicKey', 'SecretData', 'SplitKey']);
 
 /**
  * A key that arrives wrapped is kept as it came (src/server/model/registered-wrapped.ts): its
@@ -53,8 +69,9 @@ function materializeWrapped(objectType: ObjectType, node: TtlvNode, list: Return
       algorithm !== undefined ? T.enum('CryptographicAlgorithm', algorithm) : undefined,
       typeof length === 'number' ? T.int('CryptographicLength', length) : undefined,
       T.enum('KeyFormatType', wrapped.format),
-      objectType === 'SecretData' ? T.enum('SecretDataType', secretType ? String(secretType.value) : 'Password') : undefined,
+      objectType === 'SecretData' ? T.enum('SecretDataType', secretType && secretType.type === 'Enumeration' ? secretType.value : 'Password') : undefined,
       T.struct(KEY_WRAPPING_DATA, wrapped.data.value),
+      ...(objectType === 'SplitKey' ? splitKeyFields(node) : []),
   ];
   return { material: wrapped.wrapped, server: server.filter((n): n is TtlvNode => n !== undefined) };
 }
@@ -90,6 +107,17 @@ function materialize(objectType: ObjectType, node: TtlvNode, requested: TtlvNode
       return {
         material: key.export({ format: 'der', type: 'spki' }),
         server: [...asymmetricAttributes(key, block.algorithm ?? textAttr(list, 'CryptographicAlgorithm')), T.enum('KeyFormatType', block.format)],
+      };
+    }
+    case 'SplitKey': {
+      // One share of a key split outside the KMS; stored as its raw bytes, the split fields kept with it.
+      const block = readKeyBlock(node);
+      const share = symmetricFromBlock(block);
+      const algorithm = block.algorithm ?? textAttr(list, 'CryptographicAlgorithm');
+      const length = block.length ?? share.length * 8;
+      return {
+        material: share,
+        server: [...(algorithm ? [T.enum('CryptographicAlgorithm', algorithm)] : []), T.int('CryptographicLength', length), T.enum('KeyFormatType', block.format), ...splitKeyFields(node)],
       };
     }
     case 'Certificate': {
