@@ -92,6 +92,7 @@ const ENUMS = {
   CertificateRequestType: table('CRMF 1, PKCS10 2, PEM 3, PGP 4'),
   SecretDataType: table('Password 1, Seed 2, FunctionalKey 80000001, FunctionalKeyShare 80000002'),
   OpaqueDataType: table('Unknown 80000001'),
+  SplitKeyMethod: table('XOR 1, PolynomialSharingGF216 2, PolynomialSharingPrimeField 3, PolynomialSharingGF28 4'),
   QueryFunction: table(`QueryOperations 1, QueryObjects 2, QueryServerInformation 3, QueryApplicationNamespaces 4,
     QueryExtensionList 5, QueryExtensionMap 6, QueryAttestationTypes 7, QueryRNGs 8, QueryValidations 9, QueryProfiles A,
     QueryCapabilities B, QueryClientRegistrationMethods C, QueryDefaultsInformation D, QueryStorageProtectionMasks E`),

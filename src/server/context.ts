@@ -20,6 +20,8 @@ export type Need = OperationType | 'any';
 export interface ContextOptions {
   /** The KMIP major version of the request (1 for KMIP 1.x messages). */
   protocolMajor?: number;
+  /** The KMIP minor version of the request (1 for a 2.1 RequestMessage or a bare operation). */
+  protocolMinor?: number;
   /** The server's HSMs: they unwrap database keys stored wrapped by an hsm:: key. */
   hsm?: HsmRegistry;
   /** The server-wide key-encryption key (hsm::…) that wraps every new symmetric key, if set. */
@@ -35,6 +37,7 @@ export class OperationContext {
   /** The KMIP operation running now (set by the endpoint for each batch item): it decides the right a non-owner needs. */
   operation: string | undefined;
   readonly protocolMajor: number;
+  readonly protocolMinor: number;
   readonly hsm: HsmRegistry | undefined;
   readonly kek: string | undefined;
   readonly limits: CryptoLimits;
@@ -46,6 +49,7 @@ export class OperationContext {
 
   constructor(readonly user: string, readonly store: ObjectStore, options: ContextOptions = {}) {
     this.protocolMajor = options.protocolMajor ?? 2;
+    this.protocolMinor = options.protocolMinor ?? (this.protocolMajor === 2 ? 1 : 0);
     this.hsm = options.hsm;
     this.kek = options.kek;
     this.limits = options.limits ?? cryptoLimitsOf({});

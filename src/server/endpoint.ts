@@ -34,8 +34,8 @@ export class KmipEndpoint {
     private readonly limits?: CryptoLimits,
   ) {}
 
-  private context(user: string, protocolMajor?: number): OperationContext {
-    return new OperationContext(user, this.store, { protocolMajor, hsm: this.hsm, kek: this.kek, ...(this.limits ? { limits: this.limits } : {}) });
+  private context(user: string, protocolMajor?: number, protocolMinor?: number): OperationContext {
+    return new OperationContext(user, this.store, { protocolMajor, protocolMinor, hsm: this.hsm, kek: this.kek, ...(this.limits ? { limits: this.limits } : {}) });
   }
 
   async runBare(op: TtlvNode, user: string): Promise<TtlvStructure> {
@@ -99,7 +99,7 @@ export class KmipEndpoint {
     }
     const { header, items } = parsed;
     const version = { major: header.major, minor: header.minor };
-    const ctx = this.context(user, header.major);
+    const ctx = this.context(user, header.major, header.minor);
     const continueOnError = header.batchErrorContinuationOption === 'Continue';
     const responses: ResponseItem[] = [];
     for (const item of items) {

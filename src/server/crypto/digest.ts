@@ -64,3 +64,24 @@ export function pbkdf2(alg: HashAlgorithm, password: Buffer, salt: Buffer, itera
     nodePbkdf2(password, salt, iterations, length, name, (err, key) => (err ? reject(new KmipError('Cryptographic_Failure', 'PBKDF2 failed')) : resolve(key)));
   });
 }
+
+/**
+ * NIST SP 800-108 KDF in counter mode with HMAC as the PRF: K(i) = HMAC(key, [i]₃₂ ‖ fixed) for
+ * i = 1…n, concatenated and cut to `length`. The 32-bit counter goes before the fixed input and
+ * no separate [L] is appended (the fixed input carries whatever the caller puts in it): the
+ * layout PyKMIP's server uses (cryptography's KBKDFHMAC with rlen=4, llen=None,
+ * location=BeforeFixed, fixed=DerivationData).
+ */
+export function kbkdfHmacCounter(alg: HashAlgorithm, key: Buffer, fixed: Buffer, length: number): Buffer {
+  const blockLength = digestLength(alg);
+  const blocks = Math.ceil(length / blockLength);
+  if (!Number.isInteger(length) || length < 1 || blocks > 0xffffffff || length > 1 << 20) throw new KmipError('Invalid_Field', `SP 800-108 cannot produce ${length} bytes here`);
+  if (fixed.length > 1024) throw new KmipError('Invalid_Field', 'SP 800-108 fixed input is limited to 1024 bytes');
+  const out: Buffer[] = [];
+  const counter = Buffer.alloc(4);
+  for (let i = 1; i <= blocks; i++) {
+    counter.writeUInt32BE(i);
+    out.push(createHmac(nodeHash(alg), key).update(counter).update(fixed).digest());
+  }
+  return Buffer.concat(out).subarray(0, length);
+}

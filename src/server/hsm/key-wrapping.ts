@@ -54,7 +54,8 @@ export function wrapNewKey(ctx: KeyWrappingContext, objectType: string, list: At
   }
   const copied = hsmWrappingKeyOf(serverAttributes);
   const rest = list.filter((n) => !isWrappingKeyIdAttr(n) && !isWrappingKeyLink(n));
-  if (objectType !== 'SymmetricKey') {
+  // A key registered already wrapped (registered-wrapped.ts) is stored as it came: its bytes are ciphertext already.
+  if (objectType !== 'SymmetricKey' || serverAttributes.some((n) => n.tag === 'KeyWrappingData')) {
     if (requested) throw new KmipError('Feature_Not_Supported', `only symmetric keys can be created wrapped by an HSM key, not a ${objectType}`);
     return { list: rest, material };
   }

@@ -19,6 +19,8 @@ export const READ_ONLY = new Set([
   'CompromiseDate', 'Digest', 'AlwaysSensitive', 'NeverExtractable', 'Fresh', 'OriginalCreationDate', 'RandomNumberGenerator',
   'CertificateType', 'CertificateLength', 'X509CertificateIdentifier', 'X509CertificateSubject', 'X509CertificateIssuer',
   'CertificateIdentifier', 'CertificateSubject', 'CertificateIssuer', 'DigitalSignatureAlgorithm',
+  // Not KMIP attributes: fields of the object's structure the server keeps (managed-object.ts OBJECT_FIELDS).
+  'KeyWrappingData', 'SplitKeyParts', 'KeyPartIdentifier', 'SplitKeyThreshold', 'SplitKeyMethod', 'PrimeFieldSize',
 ]);
 
 export function isMultiValued(tag: string): boolean {
@@ -157,6 +159,7 @@ export function systemTag(objectType: string): string | undefined {
     case 'Certificate': return '_cert';
     case 'SecretData': return '_sd';
     case 'OpaqueObject': return '_oo';
+    case 'SplitKey': return '_spk';
     default: return undefined;
   }
 }

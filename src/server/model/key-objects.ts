@@ -4,6 +4,7 @@ import { describeKey } from '../crypto/describe';
 import { KmipError } from '../../kmip/errors';
 import type { ManagedObject } from './managed-object';
 import { hsmWrappingKeyOf } from '../hsm/key-wrapping';
+import { requireUnwrapped } from './registered-wrapped';
 
 /** What an asymmetric key is, in the terms the signature and curve tables use. */
 export interface KeyKind {
@@ -12,6 +13,7 @@ export interface KeyKind {
 }
 
 function material(o: ManagedObject): Buffer {
+  requireUnwrapped(o);
   if (!o.material) throw new KmipError('Key_Value_Not_Present', `object ${o.uid} has no key material`);
   return o.material;
 }

@@ -4,7 +4,14 @@ import type { StoredObject, StoredObjectWrite } from '../store/store';
 import { cachedParse } from './parse-cache';
 import { names as attrNames, linkedId, systemTag, withAttr, type AttributeList } from './attributes';
 
-export type ObjectType = 'SymmetricKey' | 'PrivateKey' | 'PublicKey' | 'Certificate' | 'SecretData' | 'OpaqueObject';
+export type ObjectType = 'SymmetricKey' | 'PrivateKey' | 'PublicKey' | 'Certificate' | 'SecretData' | 'OpaqueObject' | 'SplitKey';
+
+/**
+ * Fields of an object's own structure that the server keeps in its attribute list but that are
+ * not KMIP attributes: GetAttributes never shows them (a 1.x client could not decode them as
+ * attributes). KeyWrappingData of a key registered wrapped; the split key fields of a SplitKey.
+ */
+export const OBJECT_FIELDS = new Set(['KeyWrappingData', 'SplitKeyParts', 'KeyPartIdentifier', 'SplitKeyThreshold', 'SplitKeyMethod', 'PrimeFieldSize']);
 
 export type State = 'PreActive' | 'Active' | 'Deactivated' | 'Compromised' | 'Destroyed' | 'Destroyed_Compromised';
 
@@ -88,7 +95,7 @@ export function userTags(o: ManagedObject): string[] {
 
 /** The attribute list as GetAttributes and Get show it: with identity, state and dates. */
 export function fullAttributes(o: ManagedObject): AttributeList {
-  let list: AttributeList = o.attributes;
+  let list: AttributeList = o.attributes.filter((a) => !OBJECT_FIELDS.has(a.tag));
   list = withAttr(list, T.text('UniqueIdentifier', o.uid));
   list = withAttr(list, T.enum('ObjectType', o.objectType));
   list = withAttr(list, T.enum('State', o.state));

@@ -9,10 +9,11 @@ import { keyKind, privateKeyOf, symmetricKeyOf } from '../model/key-objects';
 import { requireUsableState } from '../model/lifecycle';
 import type { ObjectType } from '../model/managed-object';
 import { USAGE, requireUsage } from '../model/usage';
-import { deriveSharedSecret, digestLength, hkdf, pbkdf2 } from '../crypto';
+import { deriveSharedSecret, digestLength, hash as digest, hkdf, kbkdfHmacCounter, pbkdf2, symmetricEncryptAsync } from '../crypto';
+import { symmetricChoice } from '../model/crypto-params';
 import { checkPbkdf2Cost } from '../limits';
 import { newObject } from './new-object';
-import { read, required } from './payload';
+import { read, readCryptoParams, required } from './payload';
 
 /** The peer's public key for ECDH: SPKI DER, or a raw point on the private key's curve. */
 function peerPublicKey(data: Buffer, own: KeyObject): KeyObject {
@@ -61,6 +62,29 @@ export async function deriveKey(p: TtlvStructure, ctx: OperationContext): Promis
       derived = await pbkdf2(hash, symmetricKeyOf(base), salt, iterations, length);
       break;
     }
+    // HMAC, HASH, ENCRYPT and NIST800108C as PyKMIP's server computes them
+    // (kmip/services/server/crypto/engine.py derive_key in python3-pykmip 0.10), so that a key
+    // derived by either server from the same inputs has the same bytes.
+    case 'HMAC':
+      // PyKMIP's "HMAC" method is HKDF: the DerivationData is HKDF's info, the Salt its salt.
+      derived = hkdf(hash, symmetricKeyOf(base), salt, data ?? Buffer.alloc(0), length);
+      break;
+    case 'HASH':
+      // The digest of the base key; DerivationData would be a second input KMIP leaves undefined.
+      if (data !== undefined) throw new KmipError('Invalid_Field', 'HASH derivation hashes the base object: give no DerivationData');
+      derived = digest(hash, symmetricKeyOf(base));
+      break;
+    case 'NIST800108C':
+      derived = kbkdfHmacCounter(hash, symmetricKeyOf(base), required(data, 'DerivationData'), length);
+      break;
+    case 'ENCRYPT': {
+      // The DerivationData encrypted under the base key with the CryptographicParameters and InitializationVector given.
+      const choice = symmetricChoice(readCryptoParams(params), textAttr(base.attributes, 'CryptographicAlgorithm') ?? 'AES');
+      const iv = read.bytes(params, 'InitializationVector');
+      const out = await symmetricEncryptAsync({ ...choice, key: symmetricKeyOf(base), data: required(data, 'DerivationData'), ...(iv ? { iv } : {}) });
+      derived = out.data;
+      break;
+    }
     case 'AsymmetricKey':
     case 'Asymmetric_Key': {
       const own = privateKeyOf(base);
@@ -72,6 +96,8 @@ export async function deriveKey(p: TtlvStructure, ctx: OperationContext): Promis
     default:
       throw new KmipError('Feature_Not_Supported', `derivation method ${method} is not supported`);
   }
+  if (derived.length < length) throw new KmipError('Cryptographic_Failure', `derivation method ${method} produced ${derived.length} bytes; ${length} were asked for`);
+  derived = derived.subarray(0, length);
   const server = objectType === 'SymmetricKey'
     ? [T.enum('CryptographicAlgorithm', algorithm), T.int('CryptographicLength', bits), T.enum('KeyFormatType', 'TransparentSymmetricKey')]
     : [T.enum('SecretDataType', 'Seed')];

@@ -15,11 +15,18 @@ import { rsaEncrypt, symmetricEncrypt } from '../crypto';
 import { buildPkcs12 } from '../crypto/pkcs12';
 import { read, readCryptoParams } from './payload';
 import { hsmKeyWrappingData, hsmWrappingKeyOf } from '../hsm/key-wrapping';
+import { registeredWrappedBlock, registeredWrapping } from '../model/registered-wrapped';
 
 interface Wrapping {
   method: string;
   keyUid: string;
   params: TtlvStructure | undefined;
+  /**
+   * NoEncoding wraps the KeyMaterial bytes alone and keeps the KeyValue a structure (KMIP 1.4
+   * §2.1.5, what PyKMIP asks for and can read); otherwise the whole KeyValue is wrapped as
+   * Cosmian does (the default, TTLVEncoding, though the bytes wrapped are the key's).
+   */
+  encoding: string | undefined;
 }
 
 function readWrapping(p: TtlvStructure): Wrapping | undefined {
@@ -29,7 +36,7 @@ function readWrapping(p: TtlvStructure): Wrapping | undefined {
   const info = read.struct(spec, 'EncryptionKeyInformation');
   const keyUid = read.text(info, 'UniqueIdentifier');
   if (!keyUid) throw new KmipError('Missing_Data', 'missing EncryptionKeyInformation.UniqueIdentifier');
-  return { method, keyUid, params: read.struct(info, 'CryptographicParameters') };
+  return { method, keyUid, params: read.struct(info, 'CryptographicParameters'), encoding: read.enum(spec, 'EncodingOption') };
 }
 
 /** The bytes a key is wrapped as: raw for symmetric keys, PKCS#8 for private keys, SPKI for public ones. */
@@ -50,6 +57,7 @@ async function wrapKeyBytes(ctx: OperationContext, bytes: Buffer, w: Wrapping): 
   const data = T.struct('KeyWrappingData', [
     T.enum('WrappingMethod', 'Encrypt'),
     T.struct('EncryptionKeyInformation', [T.text('UniqueIdentifier', w.keyUid), w.params]),
+    w.encoding !== undefined ? T.enum('EncodingOption', w.encoding) : undefined,
   ]);
   return { wrapped, data };
 }
@@ -65,13 +73,34 @@ function checkExportable(o: ManagedObject, wrapping: Wrapping | true | undefined
   }
 }
 
+/**
+ * The format of a Get that names none. Clients of KMIP 1.x and 2.0 (PyKMIP, appliances) get an
+ * asymmetric key back in the format it was registered in, as PyKMIP's server does (its Get
+ * converts nothing); for a key made here that is PKCS#8 or X.509. KMIP 2.1 clients (Cosmian's)
+ * get Cosmian's defaults.
+ */
+function requestedOrRegisteredFormat(ctx: OperationContext, o: ManagedObject, format: string | undefined): string | undefined {
+  if (format !== undefined || (ctx.protocolMajor === 2 && ctx.protocolMinor >= 1)) return format;
+  if (o.objectType !== 'PrivateKey' && o.objectType !== 'PublicKey') return undefined;
+  const registered = getAttr(o.attributes, 'KeyFormatType');
+  return registered ? String(registered.value) : undefined;
+}
+
 async function renderObject(ctx: OperationContext, o: ManagedObject, format: string | undefined, wrapping: Wrapping | undefined, pkcs12Password: string | undefined): Promise<TtlvStructure> {
   if (!o.material) throw new KmipError('Key_Value_Not_Present', `object ${o.uid} has no key material (${o.state})`);
   const algorithm = getAttr(o.attributes, 'CryptographicAlgorithm');
   const length = getAttr(o.attributes, 'CryptographicLength');
-  const attrs = [...fullAttributes(o), ...(userTags(o).length ? [tagsAttribute(userTags(o))] : [])];
+  // KeyValue carries an Attributes structure from KMIP 2.1 on (Cosmian); a 2.0 client (PyKMIP) reads
+  // only KeyMaterial there and rejects the rest, and 1.x responses drop it anyway (kmip1.ts).
+  const modern = ctx.protocolMajor > 2 || (ctx.protocolMajor === 2 && ctx.protocolMinor >= 1);
+  const attrs = modern ? [...fullAttributes(o), ...(userTags(o).length ? [tagsAttribute(userTags(o))] : [])] : undefined;
   const finish = async (fmt: string, material: TtlvNode, canonical: Buffer): Promise<TtlvStructure> => {
     if (!wrapping) return keyBlock(fmt, material, attrs, algorithm, length);
+    if (wrapping.encoding === 'NoEncoding') {
+      if (material.type !== 'ByteString') throw new KmipError('Encoding_Option_Error', `a ${fmt} key has no byte string to wrap without encoding`);
+      const { wrapped, data } = await wrapKeyBytes(ctx, Buffer.from(material.value), wrapping);
+      return T.struct('KeyBlock', [T.enum('KeyFormatType', fmt), T.struct('KeyValue', [T.bytes('KeyMaterial', wrapped)]), algorithm, length, data]);
+    }
     const { wrapped, data } = await wrapKeyBytes(ctx, canonical, wrapping);
     return T.struct('KeyBlock', [T.enum('KeyFormatType', fmt), T.bytes('KeyValue', wrapped), algorithm, length, data]);
   };
@@ -84,12 +113,17 @@ async function renderObject(ctx: OperationContext, o: ManagedObject, format: str
     case 'PrivateKey': {
       if (format === 'PKCS12') return T.struct('PrivateKey', [await pkcs12Block(ctx, o, pkcs12Password)]);
       const fmt = format ?? defaultFormat('PrivateKey', createPrivateKey({ key: o.material, format: 'der', type: 'pkcs8' }));
-      const wrappedFmt = wrapping ? 'PKCS8' : fmt;
+      const wrappedFmt = wrapping && wrapping.encoding !== 'NoEncoding' ? 'PKCS8' : fmt;
       return T.struct('PrivateKey', [await finish(wrappedFmt, privateKeyMaterial(fmt, o.material), o.material)]);
     }
     case 'PublicKey': {
       const fmt = format ?? defaultFormat('PublicKey', publicKeyOf(o));
       return T.struct('PublicKey', [await finish(fmt, publicKeyMaterial(fmt, o.material), o.material)]);
+    }
+    case 'SplitKey': {
+      const fmt = format ?? 'Raw';
+      const fields = ['SplitKeyParts', 'KeyPartIdentifier', 'SplitKeyThreshold', 'SplitKeyMethod', 'PrimeFieldSize'].map((tag) => getAttr(o.attributes, tag));
+      return T.struct('SplitKey', [...fields, await finish(fmt, symmetricKeyMaterial(fmt, o.material), o.material)]);
     }
     case 'Certificate':
       if (format !== undefined && format !== 'X509') throw new KmipError('Key_Format_Type_Not_Supported', `a certificate is exported as X509, not ${format}`);
@@ -137,6 +171,16 @@ async function getOrExport(p: TtlvStructure, ctx: OperationContext, exporting: b
   }
   // A key stored wrapped by an HSM key leaves as stored (iv‖ct‖tag with KeyWrappingData naming the HSM key),
   // as Cosmian's default does, unless KeyWrapType NotWrapped asks for it in clear or another wrapping is asked for.
+  const registeredWrapped = registeredWrapping(o.attributes);
+  if (registeredWrapped) {
+    // Registered wrapped: it leaves as it came (PyKMIP's server does the same); the KMS cannot unwrap it.
+    if (wrapping || isPkcs12 || read.enum(p, 'KeyWrapType') === 'NotWrapped') throw new KmipError('Key_Wrap_Type_Not_Supported', `object ${uid} was registered wrapped; it can only be returned as registered`);
+    if (format !== undefined && format !== textAttr(o.attributes, 'KeyFormatType')) throw new KmipError('Key_Format_Type_Not_Supported', `object ${uid} was registered wrapped in ${textAttr(o.attributes, 'KeyFormatType')}; it cannot be converted`);
+    checkExportable(o, true);
+    const fields = o.objectType === 'SecretData' ? [getAttr(o.attributes, 'SecretDataType')]
+      : o.objectType === 'SplitKey' ? ['SplitKeyParts', 'KeyPartIdentifier', 'SplitKeyThreshold', 'SplitKeyMethod', 'PrimeFieldSize'].map((tag) => getAttr(o.attributes, tag)) : [];
+    return T.struct(response, [...head, exporting ? T.struct('Attributes', fullAttributes(o)) : undefined, T.struct(o.objectType, [...fields, registeredWrappedBlock(o, registeredWrapped)])]);
+  }
   const hsmKek = o.objectType === 'SymmetricKey' ? hsmWrappingKeyOf(o.attributes) : undefined;
   const asStored = hsmKek !== undefined && !wrapping && !isPkcs12 && read.enum(p, 'KeyWrapType') !== 'NotWrapped';
   // A PKCS#12 password is chosen by the caller, so it protects nothing against the caller: treat it as clear.
@@ -144,7 +188,7 @@ async function getOrExport(p: TtlvStructure, ctx: OperationContext, exporting: b
   const object = asStored && hsmKek !== undefined && o.material
     ? T.struct('SymmetricKey', [T.struct('KeyBlock', [T.enum('KeyFormatType', format ?? defaultFormat('SymmetricKey')), T.bytes('KeyValue', o.material),
       getAttr(o.attributes, 'CryptographicAlgorithm'), getAttr(o.attributes, 'CryptographicLength'), hsmKeyWrappingData(hsmKek)])])
-    : await renderObject(ctx, o, format, wrapping, password);
+    : await renderObject(ctx, o, requestedOrRegisteredFormat(ctx, o, format), wrapping, password);
   return T.struct(response, [...head, exporting ? T.struct('Attributes', fullAttributes(o)) : undefined, object]);
 }
 

@@ -9,10 +9,27 @@ import { curveName, privateKeyFromBlock, publicKeyFromBlock, readKeyBlock, symme
 import { keyKind } from '../model/key-objects';
 import type { ManagedObject, ObjectType } from '../model/managed-object';
 import { SUPPLIED } from '../model/protection';
+import { KEY_WRAPPING_DATA, readWrappedBlock } from '../model/registered-wrapped';
 import { newObject } from './new-object';
 import { read, required } from './payload';
 
-const OBJECT_TYPES = new Set<string>(['SymmetricKey', 'PrivateKey', 'PublicKey', 'Certificate', 'SecretData', 'OpaqueObject']);
+const OBJECT_TYPES = new Set<string>(['SymmetricKey', 'PrivateKey', 'PublicKey', 'Certificate', 'SecretData', 'OpaqueObject', 'SplitKey']);
+
+/** The fields of a SplitKey structure besides its KeyBlock (KMIP 1.4 §2.2.5), kept as the server's own (OBJECT_FIELDS). */
+const SPLIT_KEY_FIELDS = ['SplitKeyParts', 'KeyPartIdentifier', 'SplitKeyThreshold', 'SplitKeyMethod', 'PrimeFieldSize'] as const;
+
+function splitKeyFields(node: TtlvNode): TtlvNode[] {
+  const out: TtlvNode[] = [];
+  for (const tag of SPLIT_KEY_FIELDS) {
+    const n = child(node, tag);
+    if (!n) {
+      if (tag === 'PrimeFieldSize') continue;
+      throw new KmipError('Missing_Data', `a SplitKey needs ${tag}`);
+    }
+    out.push(n);
+  }
+  return out;
+}
 
 /** Clients may tag the object with its type (Cosmian) or with "Object" (older docs). */
 function objectNode(p: TtlvStructure, objectType: string): TtlvNode {
@@ -34,9 +51,36 @@ function asymmetricAttributes(key: KeyObject, requestedAlgorithm: string | undef
   return nodes.filter((n): n is TtlvNode => n !== undefined);
 }
 
+const WRAPPABLE = new Set<string>(['SymmetricKey', 'PrivateKey', 'PublicKey', 'SecretData', 'SplitKey']);
+
+/**
+ * A key that arrives wrapped is kept as it came (src/server/model/registered-wrapped.ts): its
+ * algorithm and length cannot be read from the bytes, so they come from the KeyBlock or the
+ * template, as PyKMIP's server takes them.
+ */
+function materializeWrapped(objectType: ObjectType, node: TtlvNode, list: ReturnType<typeof splitAttributes>['list']): { material: Buffer; server: TtlvNode[] } | undefined {
+  const wrapped = readWrappedBlock(node);
+  if (!wrapped) return undefined;
+  if (!WRAPPABLE.has(objectType)) throw new KmipError('Invalid_Object_Type', `a ${objectType} cannot be registered wrapped`);
+  const algorithm = wrapped.algorithm ?? textAttr(list, 'CryptographicAlgorithm');
+  const length = wrapped.length ?? list.find((n) => n.tag === 'CryptographicLength')?.value;
+  const secretType = child(node, 'SecretDataType');
+  const server: Array<TtlvNode | undefined> = [
+      algorithm !== undefined ? T.enum('CryptographicAlgorithm', algorithm) : undefined,
+      typeof length === 'number' ? T.int('CryptographicLength', length) : undefined,
+      T.enum('KeyFormatType', wrapped.format),
+      objectType === 'SecretData' ? T.enum('SecretDataType', secretType && secretType.type === 'Enumeration' ? secretType.value : 'Password') : undefined,
+      T.struct(KEY_WRAPPING_DATA, wrapped.data.value),
+      ...(objectType === 'SplitKey' ? splitKeyFields(node) : []),
+  ];
+  return { material: wrapped.wrapped, server: server.filter((n): n is TtlvNode => n !== undefined) };
+}
+
 /** Reads the object of a Register/Import into canonical material and server-computed attributes. */
 function materialize(objectType: ObjectType, node: TtlvNode, requested: TtlvNode | undefined): { material: Buffer; server: TtlvNode[] } {
   const { list } = splitAttributes(requested);
+  const wrapped = materializeWrapped(objectType, node, list);
+  if (wrapped) return wrapped;
   switch (objectType) {
     case 'SymmetricKey': {
       const block = readKeyBlock(node);
@@ -53,7 +97,8 @@ function materialize(objectType: ObjectType, node: TtlvNode, requested: TtlvNode
       const key = privateKeyFromBlock(block);
       return {
         material: key.export({ format: 'der', type: 'pkcs8' }),
-        server: [...asymmetricAttributes(key, block.algorithm ?? textAttr(list, 'CryptographicAlgorithm')), T.enum('KeyFormatType', 'PKCS8')],
+        // KeyFormatType records the format it came in: a KMIP 1.x Get without a format returns that (get.ts).
+        server: [...asymmetricAttributes(key, block.algorithm ?? textAttr(list, 'CryptographicAlgorithm')), T.enum('KeyFormatType', block.format)],
       };
     }
     case 'PublicKey': {
@@ -61,7 +106,18 @@ function materialize(objectType: ObjectType, node: TtlvNode, requested: TtlvNode
       const key = publicKeyFromBlock(block);
       return {
         material: key.export({ format: 'der', type: 'spki' }),
-        server: [...asymmetricAttributes(key, block.algorithm ?? textAttr(list, 'CryptographicAlgorithm')), T.enum('KeyFormatType', 'X509')],
+        server: [...asymmetricAttributes(key, block.algorithm ?? textAttr(list, 'CryptographicAlgorithm')), T.enum('KeyFormatType', block.format)],
+      };
+    }
+    case 'SplitKey': {
+      // One share of a key split outside the KMS; stored as its raw bytes, the split fields kept with it.
+      const block = readKeyBlock(node);
+      const share = symmetricFromBlock(block);
+      const algorithm = block.algorithm ?? textAttr(list, 'CryptographicAlgorithm');
+      const length = block.length ?? share.length * 8;
+      return {
+        material: share,
+        server: [...(algorithm ? [T.enum('CryptographicAlgorithm', algorithm)] : []), T.int('CryptographicLength', length), T.enum('KeyFormatType', block.format), ...splitKeyFields(node)],
       };
     }
     case 'Certificate': {
