@@ -78,7 +78,7 @@ function parseLines(stdout: string): ScenarioLine[] {
 
 const unavailable = pykmipServerUnavailable();
 
-t.test('PyKMIP differential: pykmip-server vs p11kms serve --socket-port', { skip: unavailable ?? false, timeout: 180_000 }, async (t) => {
+t.test('PyKMIP differential: pykmip-server vs p11kms serve --socket-port', { skip: unavailable ?? false, timeout: 480_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'p11kms-pykmip-diff-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   // One PKI for both servers: the same client certificate, so the same CN-based identity.
@@ -89,7 +89,7 @@ t.test('PyKMIP differential: pykmip-server vs p11kms serve --socket-port', { ski
   ]);
   const runAgainst = async (port: number, version: string): Promise<ScenarioLine[]> => {
     const { stdout } = await run(PYTHON, [RUNNER, '127.0.0.1', String(port), pki.clientCert, pki.clientKey, pki.caCert, version],
-      { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 });
+      { timeout: 300_000, maxBuffer: 16 * 1024 * 1024 });
     return parseLines(stdout);
   };
 
