@@ -11,6 +11,7 @@ import {
   hashAsync, hmacAsync, hmacVerifyAsync, randomBytes, rsaDecrypt, rsaEncrypt, sign as signData, symmetricDecryptAsync,
   symmetricEncryptAsync, verify as verifySignature, type SymmetricParams,
 } from '../crypto';
+import { eciesDecrypt, eciesEncrypt, isEciesKey } from '../crypto/ecies';
 import { read, readCryptoParams, required, type CryptoParams } from './payload';
 
 const MAX_RNG_BYTES = 1024 * 1024;
@@ -67,6 +68,8 @@ export async function encrypt(p: TtlvStructure, ctx: OperationContext): Promise<
     ]);
   }
   const key = publicKeyOf(o);
+  // EC, X25519 and Ed25519 keys encrypt with ECIES, as in Cosmian's encrypt_with_pkey: no IV or tag is returned.
+  if (isEciesKey(key)) return T.struct('EncryptResponse', [T.text('UniqueIdentifier', uid), T.bytes('Data', eciesEncrypt(key, data))]);
   if (keyKind(key).kind !== 'RSA') throw new KmipError('Bad_Cryptographic_Parameters', `cannot encrypt with a ${keyKind(key).kind} key`);
   const out = await rsaEncrypt(key, data, rsaEncryptionChoice(params));
   return T.struct('EncryptResponse', [T.text('UniqueIdentifier', uid), T.bytes('Data', out)]);
@@ -82,6 +85,7 @@ export async function decrypt(p: TtlvStructure, ctx: OperationContext): Promise<
     return T.struct('DecryptResponse', [T.text('UniqueIdentifier', uid), T.bytes('Data', plain)]);
   }
   const key = privateKeyOf(o);
+  if (isEciesKey(key)) return T.struct('DecryptResponse', [T.text('UniqueIdentifier', uid), T.bytes('Data', eciesDecrypt(key, data))]);
   const plain = await rsaDecrypt(key, data, rsaEncryptionChoice(params));
   return T.struct('DecryptResponse', [T.text('UniqueIdentifier', uid), T.bytes('Data', plain)]);
 }
