@@ -146,3 +146,14 @@ export async function rngRetrieve(p: TtlvStructure, _ctx: OperationContext): Pro
   if (length <= 0 || length > MAX_RNG_BYTES) throw new KmipError('Invalid_Field', `DataLength must be between 1 and ${MAX_RNG_BYTES}`);
   return T.struct('RNGRetrieveResponse', [T.bytes('Data', randomBytes(length))]);
 }
+
+/**
+ * RNGSeed (KMIP 2.1 §6.1.53, 1.x §4.36): the seed is accepted and DataLength says how much, as
+ * the spec has it. OpenSSL's generator reseeds itself from the OS and takes no caller entropy,
+ * so nothing is mixed in: the bytes are counted, never stored or logged. (Cosmian 5.11 names the
+ * count AmountOfSeedData in JSON, reads DataLength too.)
+ */
+export async function rngSeed(p: TtlvStructure, _ctx: OperationContext): Promise<TtlvStructure> {
+  const seed = required(read.bytes(p, 'Data'), 'Data');
+  return T.struct('RNGSeedResponse', [T.int('DataLength', seed.length)]);
+}
