@@ -62,7 +62,9 @@ export async function reCertify(p: TtlvStructure, ctx: OperationContext): Promis
     extensions: { ca: parsed.isCA },
   });
 
-  const offset = read.int(p, 'Offset') ?? 0;
+  // KMIP types Offset as an Interval; some clients send an Integer.
+  const offsetNode = child(p, 'Offset');
+  const offset = offsetNode?.type === 'Interval' ? offsetNode.value : (read.int(p, 'Offset') ?? 0);
   const attributes = T.struct('Attributes', [...old.attributes.filter((n) => !NOT_INHERITED.has(n.tag)), T.date('ActivationDate', ctx.now() + offset)]);
   const kept: TtlvNode[] = KEY_LINKS.flatMap((type) => {
     const id = linkedId(old.attributes, type);
