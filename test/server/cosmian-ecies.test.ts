@@ -122,6 +122,8 @@ for (const s of SUITES) {
     t.same(openNist(s, k.privateKey, ct), message, 'the KMS ciphertext opens with the construction written here');
     t.same(bytesOf(await ok21(server, decryptOp(k.priv, ct)), 'Data'), message, 'and with the KMS');
 
+    const withPrivate = await kmip21(server, encryptOp(k.priv, message));
+    t.equal(withPrivate.status, 422, 'encrypting names the public key: a private key UID is refused, as Cosmian refuses it');
     const mine = sealNist(s, k.publicKey, message);
     t.same(bytesOf(await ok21(server, decryptOp(k.priv, mine)), 'Data'), message, 'the KMS opens a ciphertext built here');
 

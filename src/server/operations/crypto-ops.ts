@@ -69,7 +69,11 @@ export async function encrypt(p: TtlvStructure, ctx: OperationContext): Promise<
   }
   const key = publicKeyOf(o);
   // EC, X25519 and Ed25519 keys encrypt with ECIES, as in Cosmian's encrypt_with_pkey: no IV or tag is returned.
-  if (isEciesKey(key)) return T.struct('EncryptResponse', [T.text('UniqueIdentifier', uid), T.bytes('Data', eciesEncrypt(key, data))]);
+  if (isEciesKey(key)) {
+    // Cosmian encrypts with public keys and certificates only; a private key here is a mistaken UID.
+    if (o.objectType === 'PrivateKey') throw new KmipError('Bad_Cryptographic_Parameters', `ECIES encrypts to a public key or certificate; ${uid} is a private key`);
+    return T.struct('EncryptResponse', [T.text('UniqueIdentifier', uid), T.bytes('Data', eciesEncrypt(key, data))]);
+  }
   if (keyKind(key).kind !== 'RSA') throw new KmipError('Bad_Cryptographic_Parameters', `cannot encrypt with a ${keyKind(key).kind} key`);
   const out = await rsaEncrypt(key, data, rsaEncryptionChoice(params));
   return T.struct('EncryptResponse', [T.text('UniqueIdentifier', uid), T.bytes('Data', out)]);
