@@ -148,7 +148,9 @@ t.test('Validate checks the CRLs the distribution points name (openssl CA, CRL s
   const der = (f: string): Buffer => Buffer.from(new X509Certificate(readFileSync(join(dir, f))).raw);
   const chain = [J.bytes('Certificate', der('leaf.pem')), J.bytes('Certificate', der('ca.pem'))];
 
-  t.equal(await validity(server, chain), 'Unknown', 'the CRL cannot be had: Unknown');
+  t.equal(await validity(server, chain), 'Unknown', 'the CRL cannot be had (404): Unknown');
+  crl = Buffer.from('<html>not a CRL</html>');
+  t.equal(await validity(server, chain), 'Unknown', 'a body that is no CRL: the same Unknown, so the answer tells nothing more about the URL');
   sh(['ca', '-gencrl', '-config', 'ca.cnf', '-keyfile', 'ca.key', '-cert', 'ca.pem', '-out', 'empty.crl']);
   crl = readFileSync(join(dir, 'empty.crl'));
   t.equal(await validity(server, chain), 'Valid', 'an empty CRL signed by the CA (PEM)');

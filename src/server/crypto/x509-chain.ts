@@ -109,22 +109,30 @@ function crlDer(bytes: Buffer): Buffer {
   return m ? Buffer.from((m[1] as string).replace(/\s+/g, ''), 'base64') : bytes;
 }
 
-/** The serial numbers the CRL lists, once its signature by issuerKey is checked; undefined if it is not a CRL or not the issuer's. */
-function revokedSerials(bytes: Buffer, issuerKey: KeyObject): Set<string> | undefined {
+/**
+ * The serial numbers the CRL lists, once its signature by issuerKey is checked: 'forged' when
+ * it is a CRL not signed by that key, undefined when the bytes are no CRL at all.
+ */
+function revokedSerials(bytes: Buffer, issuerKey: KeyObject): Set<string> | 'forged' | undefined {
+  let crl: CertificateList;
+  let tbs: Buffer;
   try {
     const der = crlDer(bytes);
-    const top = readSpan(der, 0);
-    const tbsSpan = children(der, top)[0];
+    const tbsSpan = children(der, readSpan(der, 0))[0];
     if (!tbsSpan) return undefined;
-    const crl = parseAs(der, CertificateList, 'CRL');
-    const digest = CRL_SIGNATURES[crl.signatureAlgorithm.algorithm];
-    if (digest === undefined) return undefined;
-    const signature = Buffer.from(crl.signature);
-    if (!verify(digest, der.subarray(tbsSpan.start, tbsSpan.end), issuerKey, signature)) return undefined;
-    return new Set((crl.tbsCertList.revokedCertificates ?? []).map((r) => normalSerial(Buffer.from(r.userCertificate))));
+    crl = parseAs(der, CertificateList, 'CRL');
+    tbs = der.subarray(tbsSpan.start, tbsSpan.end);
   } catch {
     return undefined;
   }
+  const digest = CRL_SIGNATURES[crl.signatureAlgorithm.algorithm];
+  if (digest === undefined) return 'forged';
+  try {
+    if (!verify(digest, tbs, issuerKey, Buffer.from(crl.signature))) return 'forged';
+  } catch {
+    return 'forged';
+  }
+  return new Set((crl.tbsCertList.revokedCertificates ?? []).map((r) => normalSerial(Buffer.from(r.userCertificate))));
 }
 
 function normalSerial(b: Buffer): string {
@@ -133,13 +141,18 @@ function normalSerial(b: Buffer): string {
   return b.subarray(i).toString('hex').toUpperCase();
 }
 
+/**
+ * Anything short of a CRL (no answer, an error status, a body that is not a CRL) is Unknown, the
+ * same answer whatever the reason: the URI comes from a certificate the client chose, and a
+ * finer answer would tell it what the server can reach.
+ */
 async function crlVerdict(link: Link, issuerKey: KeyObject, fetchCrl: CrlFetcher): Promise<ChainVerdict | undefined> {
   const serial = normalSerial(Buffer.from(link.cert.serialNumber.length % 2 ? '0' + link.cert.serialNumber : link.cert.serialNumber, 'hex'));
   for (const uri of distributionUris(link.der)) {
     const bytes = await fetchCrl(uri);
-    if (!bytes) return { validity: 'Unknown', reason: `the CRL at ${uri} is not available` };
-    const serials = revokedSerials(bytes, issuerKey);
-    if (!serials) return invalid(`the CRL at ${uri} is not a CRL signed by the issuer of ${link.cert.subject}`);
+    const serials = bytes ? revokedSerials(bytes, issuerKey) : undefined;
+    if (serials === undefined) return { validity: 'Unknown', reason: `no CRL could be had from ${uri}` };
+    if (serials === 'forged') return invalid(`the CRL at ${uri} is not signed by the issuer of ${link.cert.subject}`);
     if (serials.has(serial)) return invalid(`${link.cert.subject} is revoked by the CRL at ${uri}`);
   }
   return undefined;
