@@ -18,6 +18,8 @@ import { X509Certificate } from 'node:crypto';
 import { serverAndClient } from '../support/client';
 import { J, field, fields, kmip21, ok21, type JsonTtlv } from '../support/kmip-json';
 import type { TestServer } from '../support/server';
+import { binaryCall } from '../support/kmip-binary';
+import { T, child } from '../../src/kmip/ttlv';
 
 const vendor = (name: string, value: JsonTtlv): JsonTtlv =>
   J.struct('Attribute', [J.text('VendorIdentification', 'cosmian'), J.text('AttributeName', name), { ...value, tag: 'AttributeValue' }]);
@@ -92,6 +94,13 @@ t.test('Certify a CA and a leaf by it in one request, then Validate the chain', 
   await chainInOneRequest(server, 'two');
   t.equal(await validity(server, [J.text('UniqueIdentifier', 'one-leaf-cert'), J.text('UniqueIdentifier', 'two-ca-cert')]), 'Invalid', 'a leaf with another CA');
   t.equal(await validity(server, [J.text('UniqueIdentifier', 'two-leaf-cert'), J.text('UniqueIdentifier', 'one-ca-cert'), J.text('UniqueIdentifier', 'two-ca-cert')]), 'Invalid', 'two roots are not one chain');
+
+  const overBinary = await binaryCall(server, T.struct('Validate', [
+    T.struct('Certificate', [T.enum('CertificateType', 'X509'), T.bytes('CertificateValue', Buffer.from(leaf.raw))]),
+    T.text('UniqueIdentifier', 'one-ca-cert'),
+  ]));
+  t.equal(overBinary.item.status, 'Success', 'KMIP 1.4 binary: a Certificate object and a UID');
+  t.equal(child(overBinary.item.payload, 'ValidityIndicator')?.value, 'Valid');
 
   const notCert = await kmip21(server, J.struct('Validate', [J.text('UniqueIdentifier', 'one-leaf')]));
   t.equal(notCert.status, 422);

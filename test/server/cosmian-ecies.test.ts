@@ -146,6 +146,16 @@ t.test('ECIES on P-521 round-trips (R is 67 bytes, as Cosmian sizes it)', async 
   t.same(bytesOf(await ok21(server, decryptOp(k.priv, ct)), 'Data'), message);
 });
 
+t.test('ECIES to a certificate: Cosmian encrypts with the certificate\'s public key (encrypt_with_certificate)', async (t) => {
+  const { server, client } = await serverAndClient(t);
+  const k = await pairOn(client, 'P256');
+  const cert = await client.certify({ keyUid: k.pub, subject: 'CN=ecies recipient' });
+  const message = Buffer.from('to whoever holds the certificate');
+  const ct = bytesOf(await ok21(server, encryptOp(cert, message)), 'Data');
+  t.same(openNist(SUITES[0] as Suite, k.privateKey, ct), message, 'the ciphertext is for the certified key');
+  t.same(bytesOf(await ok21(server, decryptOp(k.priv, ct)), 'Data'), message);
+});
+
 t.test('ECIES refuses secp256k1, which Cosmian does not take either', async (t) => {
   const { server, client } = await serverAndClient(t);
   const k = await client.createKeyPair({ algorithm: 'ECDH', curve: 'SECP256K1' });
