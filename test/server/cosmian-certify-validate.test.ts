@@ -15,7 +15,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { serverAndClient } from '../support/client';
+import { reasonOf, serverAndClient } from '../support/client';
+import { twoUsers } from '../support/two-users';
 import { J, field, fields, kmip21, ok21, type JsonTtlv } from '../support/kmip-json';
 import type { TestServer } from '../support/server';
 import { binaryCall } from '../support/kmip-binary';
@@ -175,4 +176,23 @@ t.test('Validate checks the CRLs the distribution points name (openssl CA, CRL s
   sh(['ca', '-gencrl', '-config', 'ca.cnf', '-keyfile', 'other.key', '-cert', 'other.pem', '-out', 'forged.crl']);
   crl = readFileSync(join(dir, 'forged.crl'));
   t.equal(await validity(server, chain), 'Invalid', 'an empty CRL signed by another key does not clear the leaf');
+});
+
+t.test('Validate, Check and ReCertify need the grant Cosmian asks for: validate, get, certify', async (t) => {
+  const { alice, bob } = await twoUsers(t);
+  const pair = await alice.createKeyPair({ algorithm: 'ECDSA', curve: 'P256' });
+  const cert = await alice.certify({ keyUid: pair.publicKeyId, subject: 'CN=alice', isCa: true });
+  const validate = T.struct('Validate', [T.text('UniqueIdentifier', cert)]);
+  const check = T.struct('Check', [T.text('UniqueIdentifier', cert)]);
+  const recertify = T.struct('ReCertify', [T.text('UniqueIdentifier', cert)]);
+  for (const [name, op] of [['Validate', validate], ['Check', check], ['ReCertify', recertify]] as const) {
+    t.not(await reasonOf(bob.call(op)), 'no error', `${name}: bob cannot use alice's certificate unasked`);
+  }
+  const grant = (ops: string[]) => alice.rest('POST', '/access/grant', { unique_identifier: cert, user_id: 'bob', operation_types: ops });
+  await grant(['validate']);
+  t.equal(child(await bob.call(validate), 'ValidityIndicator')?.value, 'Valid', 'validate lets bob Validate');
+  t.not(await reasonOf(bob.call(check)), 'no error', 'but not Check');
+  await grant(['get']);
+  t.equal(child(await bob.call(check), 'UniqueIdentifier')?.value, cert, 'get lets bob Check');
+  t.not(await reasonOf(bob.call(recertify)), 'no error', 'but not ReCertify');
 });
