@@ -5,5 +5,5 @@
  */
 export const READ_ONLY_OPERATIONS: ReadonlySet<string> = new Set([
   'Get', 'Export', 'Locate', 'GetAttributes', 'GetAttributeList', 'Encrypt', 'Decrypt', 'Sign',
-  'SignatureVerify', 'MAC', 'MACVerify', 'Hash', 'RNGRetrieve', 'Query', 'DiscoverVersions',
+  'SignatureVerify', 'MAC', 'MACVerify', 'Hash', 'RNGRetrieve', 'Query', 'DiscoverVersions', 'Validate', 'Check', 'RNGSeed',
 ]);

@@ -6,7 +6,7 @@ import type { AuditQuery, AuditRecord, ObjectStore } from './store/store';
 const PRODUCED_FIELDS = ['UniqueIdentifier', 'PrivateKeyUniqueIdentifier', 'PublicKeyUniqueIdentifier'];
 
 /** Operations that never act on the batch's ID placeholder: they name no existing object. */
-const NO_TARGET = new Set(['Create', 'CreateKeyPair', 'Register', 'Locate', 'Query', 'DiscoverVersions', 'Hash', 'RNGRetrieve']);
+const NO_TARGET = new Set(['Create', 'CreateKeyPair', 'Register', 'Locate', 'Query', 'DiscoverVersions', 'Hash', 'RNGRetrieve', 'RNGSeed', 'Validate']);
 
 /**
  * The objects one operation is about: the UID (or tag selector, or ID placeholder) the request

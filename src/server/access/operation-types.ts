@@ -49,6 +49,10 @@ const TYPE_OF_OPERATION: Readonly<Record<string, OperationType>> = {
   MACVerify: 'mac',
   DeriveKey: 'derive_key',
   Certify: 'certify',
+  // As in Cosmian: ReCertify needs certify on the certificate, Validate validate on each one, Check get.
+  ReCertify: 'certify',
+  Validate: 'validate',
+  Check: 'get',
 };
 
 export function operationTypeOf(kmipOperation: string): OperationType | undefined {

@@ -23,7 +23,8 @@ const HMAC_BITS: Readonly<Record<string, number>> = {
 export function symmetricKeyBits(algorithm: string, requested: number | undefined): number {
   if (algorithm === 'AES') {
     const bits = requested ?? 256;
-    if (![128, 192, 256].includes(bits)) throw new KmipError('Invalid_Attribute_Value', `AES keys are 128, 192 or 256 bits, not ${bits}`);
+    // 512 bits is two AES-256 keys, for XTS only: Cosmian's `ckms sym keys create --number-of-bits 512`.
+    if (![128, 192, 256, 512].includes(bits)) throw new KmipError('Invalid_Attribute_Value', `AES keys are 128, 192, 256 or 512 (XTS) bits, not ${bits}`);
     return bits;
   }
   if (algorithm === 'ChaCha20' || algorithm === 'ChaCha20Poly1305') {

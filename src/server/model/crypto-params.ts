@@ -93,9 +93,20 @@ export function symmetricChoice(params: CryptoParams, keyAlgorithm: string): { a
   return { algorithm: 'AES', mode: mode as SymmetricMode, ...(padding ? { padding } : {}) };
 }
 
-/** RSA encryption: OAEP with SHA-256 unless PKCS#1 v1.5 or another hash is asked for. */
-export function rsaEncryptionChoice(params: CryptoParams): { padding: 'PKCS1v15' | 'OAEP'; oaepHash?: HashName; label?: Buffer } {
+/**
+ * RSA encryption: OAEP with SHA-256 unless PKCS#1 v1.5 or another hash is asked for.
+ * CryptographicAlgorithm AES (with OAEP, the default) selects CKM_RSA_AES_KEY_WRAP, the way
+ * Cosmian's encrypt_with_rsa does (Cosmian/kms crate/server/src/core/operations/encrypt.rs).
+ */
+export function rsaEncryptionChoice(params: CryptoParams): { padding: 'PKCS1v15' | 'OAEP' | 'AESKeyWrap'; oaepHash?: HashName; label?: Buffer } {
   const padding = params.padding ?? 'OAEP';
+  if (params.algorithm === 'AES') {
+    if (padding !== 'OAEP') throw new KmipError('Bad_Cryptographic_Parameters', `Unable to encrypt with RSA AES KEY WRAP: padding method not supported: ${padding}`);
+    return { padding: 'AESKeyWrap', oaepHash: hashName(params.hashing, 'SHA256'), ...(params.pSource ? { label: params.pSource } : {}) };
+  }
+  if (params.algorithm !== undefined && params.algorithm !== 'RSA') {
+    throw new KmipError('Bad_Cryptographic_Parameters', `Unable to encrypt with RSA: algorithm not supported for encrypting: ${params.algorithm}`);
+  }
   if (padding === 'PKCS1v15') return { padding };
   if (padding !== 'OAEP') throw new KmipError('Bad_Cryptographic_Parameters', `unsupported RSA padding ${padding}`);
   return { padding, oaepHash: hashName(params.hashing, 'SHA256'), ...(params.pSource ? { label: params.pSource } : {}) };

@@ -56,6 +56,28 @@ async function keyPair(ctx: OperationContext, uid: string): Promise<{ pub: Manag
 }
 
 /**
+ * The issuer's private key and certificate from either link, the other found through the
+ * links Certify left (the certificate's PrivateKeyLink; the key's, or its public key's,
+ * CertificateLink), as Cosmian's retrieve_issuer_private_key_and_certificate does: a CA
+ * certified a moment ago, in the same batch even, is named by one UID.
+ */
+async function issuerPair(ctx: OperationContext, keyUid: string | undefined, certUid: string | undefined): Promise<{ issuerKey: ManagedObject; issuerCert: ManagedObject }> {
+  const issuerCert = certUid ? await ctx.load(certUid) : undefined;
+  const fromCert = issuerCert ? linkedId(issuerCert.attributes, 'PrivateKeyLink') : undefined;
+  const issuerKey = keyUid ?? fromCert;
+  if (!issuerKey) throw new KmipError('Missing_Data', `the issuer certificate ${certUid ?? ''} has no linked private key; give the issuer's PrivateKeyLink too`);
+  const key = await ctx.load(issuerKey);
+  if (issuerCert) return { issuerKey: key, issuerCert };
+  let found = linkedId(key.attributes, 'CertificateLink');
+  if (!found) {
+    const pubUid = linkedId(key.attributes, 'PublicKeyLink');
+    found = pubUid ? linkedId((await ctx.load(pubUid)).attributes, 'CertificateLink') : undefined;
+  }
+  if (!found) throw new KmipError('Missing_Data', `the issuer private key ${issuerKey} has no linked certificate; give the issuer's CertificateLink too`);
+  return { issuerKey: key, issuerCert: await ctx.load(found) };
+}
+
+/**
  * Certify issues an X.509 certificate for a key pair: self-signed, or signed by an issuer named
  * with PrivateKeyLink (its private key) and CertificateLink (its certificate) in the Attributes.
  */
@@ -67,14 +89,12 @@ export async function certify(p: TtlvStructure, ctx: OperationContext): Promise<
   const { list } = splitAttributes(attrs);
   const issuerKeyUid = links(list).find((l) => l.type === 'PrivateKeyLink')?.uid;
   const issuerCertUid = links(list).find((l) => l.type === 'CertificateLink')?.uid;
-  let issuer: { certificateDer: Buffer; privateKey: ReturnType<typeof privateKeyOf> } | undefined;
+  let issuer: { certificateDer: Buffer; privateKey: ReturnType<typeof privateKeyOf>; certificateUid: string } | undefined;
   if (issuerKeyUid || issuerCertUid) {
-    if (!issuerKeyUid || !issuerCertUid) throw new KmipError('Missing_Data', 'an issuer needs both a PrivateKeyLink and a CertificateLink');
-    const issuerKey = await ctx.load(issuerKeyUid);
-    const issuerCert = await ctx.load(issuerCertUid);
+    const { issuerKey, issuerCert } = await issuerPair(ctx, issuerKeyUid, issuerCertUid);
     requireUsableState(issuerKey, 'protect', ctx.now());
     if (!issuerCert.material) throw new KmipError('Key_Value_Not_Present', 'the issuer certificate has no value');
-    issuer = { certificateDer: issuerCert.material, privateKey: privateKeyOf(issuerKey) };
+    issuer = { certificateDer: issuerCert.material, privateKey: privateKeyOf(issuerKey), certificateUid: issuerCert.uid };
   } else if (!priv) {
     throw new KmipError('Item_Not_Found', 'a self-signed certificate needs the private key of the pair');
   }
@@ -84,7 +104,7 @@ export async function certify(p: TtlvStructure, ctx: OperationContext): Promise<
   const der = await createCertificate({
     subjectPublicKey: publicKeyOf(pub),
     subject: subjectName(list),
-    ...(issuer ? { issuer } : { subjectPrivateKey: privateKeyOf(priv as ManagedObject) }),
+    ...(issuer ? { issuer: { certificateDer: issuer.certificateDer, privateKey: issuer.privateKey } } : { subjectPrivateKey: privateKeyOf(priv as ManagedObject) }),
     validityDays: days,
     extensions: { ca: isCa },
   });
@@ -93,7 +113,7 @@ export async function certify(p: TtlvStructure, ctx: OperationContext): Promise<
     T.date('ActivationDate', ctx.now()),
   ]);
   const extraLinks: TtlvNode[] = [linkAttribute('PublicKeyLink', pub.uid), ...(priv ? [linkAttribute('PrivateKeyLink', priv.uid)] : [])];
-  if (issuerCertUid) extraLinks.push(linkAttribute('CertificateLink', issuerCertUid));
+  if (issuer) extraLinks.push(linkAttribute('CertificateLink', issuer.certificateUid));
   const cert = newObject(ctx, 'Certificate', certAttrs, der, [T.enum('CertificateType', 'X509'), ...extraLinks], GENERATED);
   const certUid = await ctx.insert(cert);
   for (const key of [pub, priv]) {

@@ -11,6 +11,7 @@ import {
   hashAsync, hmacAsync, hmacVerifyAsync, randomBytes, rsaDecrypt, rsaEncrypt, sign as signData, symmetricDecryptAsync,
   symmetricEncryptAsync, verify as verifySignature, type SymmetricParams,
 } from '../crypto';
+import { eciesDecrypt, eciesEncrypt, isEciesKey } from '../crypto/ecies';
 import { read, readCryptoParams, required, type CryptoParams } from './payload';
 
 const MAX_RNG_BYTES = 1024 * 1024;
@@ -67,6 +68,12 @@ export async function encrypt(p: TtlvStructure, ctx: OperationContext): Promise<
     ]);
   }
   const key = publicKeyOf(o);
+  // EC, X25519 and Ed25519 keys encrypt with ECIES, as in Cosmian's encrypt_with_pkey: no IV or tag is returned.
+  if (isEciesKey(key)) {
+    // Cosmian encrypts with public keys and certificates only; a private key here is a mistaken UID.
+    if (o.objectType === 'PrivateKey') throw new KmipError('Bad_Cryptographic_Parameters', `ECIES encrypts to a public key or certificate; ${uid} is a private key`);
+    return T.struct('EncryptResponse', [T.text('UniqueIdentifier', uid), T.bytes('Data', eciesEncrypt(key, data))]);
+  }
   if (keyKind(key).kind !== 'RSA') throw new KmipError('Bad_Cryptographic_Parameters', `cannot encrypt with a ${keyKind(key).kind} key`);
   const out = await rsaEncrypt(key, data, rsaEncryptionChoice(params));
   return T.struct('EncryptResponse', [T.text('UniqueIdentifier', uid), T.bytes('Data', out)]);
@@ -82,6 +89,7 @@ export async function decrypt(p: TtlvStructure, ctx: OperationContext): Promise<
     return T.struct('DecryptResponse', [T.text('UniqueIdentifier', uid), T.bytes('Data', plain)]);
   }
   const key = privateKeyOf(o);
+  if (isEciesKey(key)) return T.struct('DecryptResponse', [T.text('UniqueIdentifier', uid), T.bytes('Data', eciesDecrypt(key, data))]);
   const plain = await rsaDecrypt(key, data, rsaEncryptionChoice(params));
   return T.struct('DecryptResponse', [T.text('UniqueIdentifier', uid), T.bytes('Data', plain)]);
 }
@@ -141,4 +149,15 @@ export async function rngRetrieve(p: TtlvStructure, _ctx: OperationContext): Pro
   const length = required(read.int(p, 'DataLength'), 'DataLength');
   if (length <= 0 || length > MAX_RNG_BYTES) throw new KmipError('Invalid_Field', `DataLength must be between 1 and ${MAX_RNG_BYTES}`);
   return T.struct('RNGRetrieveResponse', [T.bytes('Data', randomBytes(length))]);
+}
+
+/**
+ * RNGSeed (KMIP 2.1 §6.1.53, 1.x §4.36): the seed is accepted and DataLength says how much, as
+ * the spec has it. OpenSSL's generator reseeds itself from the OS and takes no caller entropy,
+ * so nothing is mixed in: the bytes are counted, never stored or logged. (Cosmian 5.11 names the
+ * count AmountOfSeedData in JSON, reads DataLength too.)
+ */
+export async function rngSeed(p: TtlvStructure, _ctx: OperationContext): Promise<TtlvStructure> {
+  const seed = required(read.bytes(p, 'Data'), 'Data');
+  return T.struct('RNGSeedResponse', [T.int('DataLength', seed.length)]);
 }

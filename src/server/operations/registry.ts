@@ -7,9 +7,12 @@ import { locate } from './locate';
 import { addAttribute, deleteAttribute, getAttributeList, getAttributes, modifyAttribute, setAttribute } from './attribute-ops';
 import { activate, destroy, revoke } from './lifecycle-ops';
 import { reKey, reKeyKeyPair } from './rekey';
-import { decrypt, encrypt, hash, mac, macVerify, rngRetrieve, sign, signatureVerify } from './crypto-ops';
+import { decrypt, encrypt, hash, mac, macVerify, rngRetrieve, rngSeed, sign, signatureVerify } from './crypto-ops';
 import { deriveKey } from './derive';
 import { certify } from './certify';
+import { reCertify } from './recertify';
+import { validate } from './validate';
+import { check } from './check';
 import { discoverVersions, query } from './query';
 
 export type OperationHandler = (payload: TtlvStructure, ctx: OperationContext) => Promise<TtlvStructure>;
@@ -44,12 +47,16 @@ const HANDLERS: Readonly<Record<string, OperationHandler>> = {
   RNGRetrieve: rngRetrieve,
   DeriveKey: deriveKey,
   Certify: certify,
+  ReCertify: reCertify,
+  Validate: validate,
+  Check: check,
+  RNGSeed: rngSeed,
   Query: query,
   DiscoverVersions: discoverVersions,
 };
 
 /** Spellings other clients use for the same operation. */
-const ALIASES: Readonly<Record<string, string>> = { Mac: 'MAC', MacVerify: 'MACVerify' };
+const ALIASES: Readonly<Record<string, string>> = { Mac: 'MAC', MacVerify: 'MACVerify', Recertify: 'ReCertify', RngSeed: 'RNGSeed' };
 
 export const SUPPORTED_OPERATIONS: readonly string[] = Object.keys(HANDLERS);
 
