@@ -139,3 +139,21 @@ t.test('4.x clients: a wrapped key keeps a KeyValue Structure with its Attribute
   t.equal(find(today, 'KeyValue')?.type, 'ByteString', 'today: the KeyValue is the wrapped bytes');
   t.equal(find(today, 'KeyValue')?.value, find(keyValue as Json, 'KeyMaterial')?.value, 'the same bytes either way (deterministic RFC 5649)');
 });
+
+t.test('4.x clients: a large request and answer, decoded and encoded on the codec worker threads, keep the style', async (t) => {
+  const server = await startTestServer(t);
+  const created = JSON.parse(await post(server, S('Create', [V('ObjectType', 'Enumeration', 'SymmetricKey'), S('Attributes', [V('CryptographicAlgorithm', 'Enumeration', 'AES'), V('CryptographicLength', 'Integer', 256)])]))) as { value: Json[] };
+  const uid = created.value.find((n) => n.tag === 'UniqueIdentifier')?.value as string;
+  // 140 KiB, 280 KiB of hex: past codec-offload.ts's 256 KiB decode threshold and its 64 KiB encode one.
+  const data = Buffer.alloc(140 * 1024, 0x5a).toString('hex').toUpperCase();
+  const params = S('CryptographicParameters', [V('BlockCipherMode', 'Enumeration', 'GCM')]);
+  const sealed = JSON.parse(await post(server, S('Encrypt', [V('UniqueIdentifier', 'TextString', uid), params, V('Data', 'ByteString', data)]))) as Json;
+  t.equal(sealed.type, 'Structure', 'the large answer is typed');
+  t.equal((sealed.value as Json[]).find((n) => n.tag === 'Data')?.type, 'ByteString', 'its ciphertext a ByteString');
+  const field = (tag: string): Json => (sealed.value as Json[]).find((n) => n.tag === tag) as Json;
+  const opened = JSON.parse(await post(server, S('Decrypt', [V('UniqueIdentifier', 'TextString', uid), params, field('Data'), field('IVCounterNonce'), field('AuthenticatedEncryptionTag')]))) as Json;
+  t.equal(opened.type, 'Structure', 'and the Decrypt answer too');
+  t.equal((opened.value as Json[]).find((n) => n.tag === 'Data')?.value, data, 'the data round-trips');
+  const today = await post(server, U('Encrypt', [V('UniqueIdentifier', 'TextString', uid), U('CryptographicParameters', [V('BlockCipherMode', 'Enumeration', 'GCM')]), V('Data', 'ByteString', data)]));
+  t.ok(today.startsWith('{"tag":"EncryptResponse","value":['), 'an untyped large request is answered untyped');
+});
