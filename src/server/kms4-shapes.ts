@@ -29,7 +29,7 @@ import { T, child, type TtlvNode, type TtlvStructure } from '../kmip/ttlv';
  *   one, now, so that what they make is usable as it was on 4.x.
  */
 
-/** The fields of 4.x's `Attributes`, in its order, less ActivationDate (see below). */
+/** The fields of 4.x's `Attributes`, less ActivationDate (see below). */
 const KMS4_ATTRIBUTES = new Set([
   'CryptographicAlgorithm',
   'CryptographicLength',
@@ -57,7 +57,8 @@ const CREATING: Readonly<Record<string, string>> = { Create: 'Attributes', Impor
 
 /**
  * A 4.x request (a bare operation or a RequestMessage) as today's handlers read it, at `now`
- * (seconds). Anything already in today's shape passes unchanged.
+ * (seconds): shapes that are already today's pass unchanged, and an object it creates without
+ * an ActivationDate is given `now`.
  */
 export function fromKms4Request(node: TtlvNode, now: number): TtlvNode {
   const reshaped = reshape(node);
