@@ -19,6 +19,21 @@ export interface JsonTtlv {
   value: unknown;
 }
 
+/**
+ * How a client writes Structures. Cosmian's current clients and server leave "type" off
+ * them; clients of the KMS 4.x era (cloudproof_js 9.x, the 4.x Rust client) write
+ * "type":"Structure" on every one, as the 4.x server did (Cosmian/kms
+ * crate/kmip/src/kmip/ttlv/mod.rs of that era, `TTLValue::Structure` serialised with its
+ * type), and read nothing else. The decoder records which one a request used so the answer
+ * can be written the same way.
+ */
+export type StructureStyle = 'untyped' | 'typed';
+
+export interface DecodedJson {
+  node: TtlvNode;
+  style: StructureStyle;
+}
+
 const I32_MIN = -(2 ** 31);
 const I32_MAX = 2 ** 31 - 1;
 
@@ -53,10 +68,12 @@ function rfc3339(seconds: number): string {
   return new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-export function ttlvToJson(node: TtlvNode): JsonTtlv {
+export function ttlvToJson(node: TtlvNode, style: StructureStyle = 'untyped'): JsonTtlv {
   switch (node.type) {
     case 'Structure':
-      return { tag: node.tag, value: node.value.map(ttlvToJson) };
+      return style === 'typed'
+        ? { tag: node.tag, type: node.type, value: node.value.map((c) => ttlvToJson(c, style)) }
+        : { tag: node.tag, value: node.value.map((c) => ttlvToJson(c, style)) };
     case 'Integer':
     case 'Interval':
     case 'Boolean':
@@ -76,8 +93,8 @@ export function ttlvToJson(node: TtlvNode): JsonTtlv {
   }
 }
 
-export function encodeJsonText(node: TtlvNode): string {
-  return JSON.stringify(ttlvToJson(node));
+export function encodeJsonText(node: TtlvNode, style: StructureStyle = 'untyped'): string {
+  return JSON.stringify(ttlvToJson(node, style));
 }
 
 const HEX_SLICE = 64 * 1024;
@@ -89,16 +106,16 @@ const INLINE_HEX_MAX = 4096;
  * strings, upper-cased copies and a JSON copy of those: a ByteString of n bytes costs its 2n
  * bytes of output and nothing else.
  */
-export function encodeJsonBytes(node: TtlvNode): Buffer {
+export function encodeJsonBytes(node: TtlvNode, style: StructureStyle = 'untyped'): Buffer {
   const marker = `\u0000bytes-${randomBytes(12).toString('hex')}\u0000`;
   const large: Uint8Array[] = [];
   const toJson = (n: TtlvNode): JsonTtlv => {
-    if (n.type === 'Structure') return { tag: n.tag, value: n.value.map(toJson) };
+    if (n.type === 'Structure') return style === 'typed' ? { tag: n.tag, type: n.type, value: n.value.map(toJson) } : { tag: n.tag, value: n.value.map(toJson) };
     if (n.type === 'ByteString' && n.value.length > INLINE_HEX_MAX) {
       large.push(n.value);
       return { tag: n.tag, type: n.type, value: marker };
     }
-    return ttlvToJson(n);
+    return ttlvToJson(n, style);
   };
   const text = JSON.stringify(toJson(node));
   if (large.length === 0) return Buffer.from(text, 'utf8');
@@ -281,12 +298,25 @@ export function ttlvFromJson(json: unknown, limits?: Partial<DecodeLimits>): Ttl
 }
 
 export function decodeJsonText(text: string, limits?: Partial<DecodeLimits>): TtlvNode {
+  return decodeJsonTextStyled(text, limits).node;
+}
+
+/** decodeJsonText, and the Structure style the message was written in. */
+export function decodeJsonTextStyled(text: string, limits?: Partial<DecodeLimits>): DecodedJson {
   const l = withDefaults(limits);
   if (text.length > l.maxTotalBytes) throw new TtlvCodecError(`message larger than ${l.maxTotalBytes} bytes`);
   return parseChecked(text, l, new Map());
 }
 
-function parseChecked(text: string, l: DecodeLimits, lifted: ReadonlyMap<string, LiftedBytes>): TtlvNode {
+/**
+ * A client of either era writes all its Structures one way, so the outermost one tells: an
+ * explicit "type" on it (whatever its value; the decoder checks it) is the 4.x style.
+ */
+function styleOf(parsed: unknown): StructureStyle {
+  return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) && 'type' in parsed ? 'typed' : 'untyped';
+}
+
+function parseChecked(text: string, l: DecodeLimits, lifted: ReadonlyMap<string, LiftedBytes>): DecodedJson {
   // Each TTLV level is an object inside an array: two brackets per level.
   checkTextDepth(text, 2 * l.maxDepth + 2);
   let parsed: unknown;
@@ -295,7 +325,7 @@ function parseChecked(text: string, l: DecodeLimits, lifted: ReadonlyMap<string,
   } catch (e) {
     throw new TtlvCodecError(`invalid JSON: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return new JsonDecoder(l, lifted).node(parsed, '', 0);
+  return { node: new JsonDecoder(l, lifted).node(parsed, '', 0), style: styleOf(parsed) };
 }
 
 /** Right before a ByteString's value, in the order every KMIP JSON writer uses (Cosmian's). */
@@ -323,6 +353,11 @@ function hexFromBody(body: Buffer, start: number, end: number): Buffer | undefin
  * Any other message (other key orders, small values) decodes exactly as decodeJsonText does.
  */
 export function decodeJsonBytes(body: Uint8Array, limits?: Partial<DecodeLimits>): TtlvNode {
+  return decodeJsonBytesStyled(body, limits).node;
+}
+
+/** decodeJsonBytes, and the Structure style the message was written in. */
+export function decodeJsonBytesStyled(body: Uint8Array, limits?: Partial<DecodeLimits>): DecodedJson {
   const l = withDefaults(limits);
   const b = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   if (b.length > l.maxTotalBytes) throw new TtlvCodecError(`message larger than ${l.maxTotalBytes} bytes`);

@@ -2,7 +2,9 @@ import http from 'node:http';
 import https from 'node:https';
 import { KmipError } from '../kmip/errors';
 import { decodeBinaryBody, decodeJsonBody, encodeBinaryBody, encodeJsonBody } from './codec-offload';
-import type { TtlvNode } from '../kmip/ttlv';
+import type { TtlvNode, TtlvStructure } from '../kmip/ttlv';
+import type { DecodedJson } from '../kmip/json-codec';
+import { fromKms4Request, toKms4Response } from './kms4-shapes';
 import { asKmipError, type KmipEndpoint } from './endpoint';
 import type { Logger } from './logger';
 import { SERVER_VERSION } from './version';
@@ -235,15 +237,16 @@ export function createKmipHttpServer(endpoint: KmipEndpoint, opts: HttpOptions, 
   }
 
   async function kmip21(body: Buffer, user: string, res: http.ServerResponse): Promise<void> {
-    let request: TtlvNode;
+    let decoded: DecodedJson;
     try {
-      request = await decodeJsonBody(body);
+      decoded = await decodeJsonBody(body);
     } catch (e) {
       return sendError(res, e instanceof KmipError ? e : new KmipError('Codec_Error', String(e)));
     }
     try {
+      const request = inClientShapes(decoded);
       const response = request.tag === 'RequestMessage' ? await endpoint.runMessage(request, user) : await endpoint.runBare(request, user);
-      send(res, 200, 'application/json', await encodeJsonBody(response));
+      send(res, 200, 'application/json', await encodeJsonBody(answerInClientShapes(decoded, response), decoded.style));
     } catch (e) {
       sendError(res, e);
     }
@@ -256,13 +259,14 @@ export function createKmipHttpServer(endpoint: KmipEndpoint, opts: HttpOptions, 
       return;
     }
     if (contentType === JSON_TYPE) {
-      let request: TtlvNode;
+      let decoded: DecodedJson;
       try {
-        request = await decodeJsonBody(body);
+        decoded = await decodeJsonBody(body);
       } catch (e) {
         return sendError(res, e);
       }
-      send(res, 200, 'application/json', await encodeJsonBody(await endpoint.runMessage(request, user)));
+      const response = await endpoint.runMessage(inClientShapes(decoded), user);
+      send(res, 200, 'application/json', await encodeJsonBody(answerInClientShapes(decoded, response), decoded.style));
       return;
     }
     send(res, 415, TEXT, 'Invalid_Message: Unsupported content type');
@@ -279,6 +283,16 @@ export function createKmipHttpServer(endpoint: KmipEndpoint, opts: HttpOptions, 
   server.maxHeadersCount = 100;
   server.maxConnections = limits.maxConnections;
   return server;
+}
+
+/** A request written in the 4.x style (typed Structures) is read in 4.x's shapes (kms4-shapes.ts); any other as it is. */
+function inClientShapes(decoded: DecodedJson): TtlvNode {
+  return decoded.style === 'typed' ? fromKms4Request(decoded.node, Math.floor(Date.now() / 1000)) : decoded.node;
+}
+
+/** And answered in them: today's Cosmian answer, byte for byte, to a client that writes today's style. */
+function answerInClientShapes(decoded: DecodedJson, response: TtlvStructure): TtlvStructure {
+  return decoded.style === 'typed' ? toKms4Response(response) : response;
 }
 
 /** Binary TTLV in, binary TTLV out; the version decides the tag table. Never throws. */

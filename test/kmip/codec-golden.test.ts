@@ -1,6 +1,6 @@
 import t from 'tap';
 import { decodeBinary, encodeBinary, findProtocolMajor } from '../../src/kmip/binary-codec';
-import { decodeJsonText, encodeJsonText } from '../../src/kmip/json-codec';
+import { decodeJsonBytesStyled, decodeJsonText, decodeJsonTextStyled, encodeJsonBytes, encodeJsonText } from '../../src/kmip/json-codec';
 import { TtlvCodecError } from '../../src/kmip/errors';
 import { T, child, ttlvEqual, type TtlvNode } from '../../src/kmip/ttlv';
 import { tagCode } from '../../src/kmip/tags';
@@ -87,6 +87,37 @@ t.test('golden JSON from the published Cosmian examples', async (t) => {
     // Bare operations have no binary form; messages and their parts do.
     if (tagCode(node.tag) !== undefined) t.ok(ttlvEqual(decodeBinary(encodeBinary(node)), node), `${node.tag} survives binary TTLV too`);
   }
+});
+
+/**
+ * The same kind of messages as the KMS 4.x era wrote them (cloudproof_js 9.x, the 4.x server:
+ * Cosmian/kms crate/kmip/src/kmip/ttlv/mod.rs of that era serialised every Structure with its
+ * type): decoded, the style recorded, and re-encoded byte for byte in that style.
+ */
+const GOLDEN_JSON_4X = [
+  '{"tag":"Create","type":"Structure","value":[{"tag":"ObjectType","type":"Enumeration","value":"SymmetricKey"},{"tag":"Attributes","type":"Structure","value":[{"tag":"ObjectType","type":"Enumeration","value":"SymmetricKey"},{"tag":"VendorAttributes","type":"Structure","value":[{"tag":"VendorAttributes","type":"Structure","value":[{"tag":"VendorIdentification","type":"TextString","value":"cosmian"},{"tag":"AttributeName","type":"TextString","value":"tag"},{"tag":"AttributeValue","type":"ByteString","value":"5B227431222C227432225D"}]}]},{"tag":"CryptographicAlgorithm","type":"Enumeration","value":"AES"},{"tag":"CryptographicLength","type":"Integer","value":256},{"tag":"KeyFormatType","type":"Enumeration","value":"TransparentSymmetricKey"}]}]}',
+  '{"tag":"CreateResponse","type":"Structure","value":[{"tag":"ObjectType","type":"Enumeration","value":"SymmetricKey"},{"tag":"UniqueIdentifier","type":"TextString","value":"971660bf-68f7-4703-ac97-c85dfc0f2097"}]}',
+  '{"tag":"LocateResponse","type":"Structure","value":[{"tag":"LocatedItems","type":"Integer","value":1},{"tag":"UniqueIdentifier","type":"Structure","value":[{"tag":"UniqueIdentifier","type":"TextString","value":"971660bf-68f7-4703-ac97-c85dfc0f2097"}]}]}',
+  '{"tag":"ResponseMessage","type":"Structure","value":[{"tag":"ResponseHeader","type":"Structure","value":[{"tag":"ProtocolVersion","type":"Structure","value":[{"tag":"ProtocolVersionMajor","type":"Integer","value":2},{"tag":"ProtocolVersionMinor","type":"Integer","value":1}]},{"tag":"TimeStamp","type":"DateTime","value":"2026-05-29T11:57:35Z"},{"tag":"BatchCount","type":"Integer","value":1}]},{"tag":"BatchItem","type":"Structure","value":[{"tag":"Operation","type":"Enumeration","value":"Revoke"},{"tag":"ResultStatus","type":"Enumeration","value":"Success"},{"tag":"ResponsePayload","type":"Structure","value":[{"tag":"UniqueIdentifier","type":"TextString","value":"k"}]}]}]}',
+];
+
+t.test('golden JSON in the KMS 4.x style: typed Structures', async (t) => {
+  for (const text of GOLDEN_JSON_4X) {
+    const decoded = decodeJsonTextStyled(text);
+    t.equal(decoded.style, 'typed', `${decoded.node.tag}: the style is recorded`);
+    t.equal(decodeJsonBytesStyled(Buffer.from(text)).style, 'typed', `${decoded.node.tag}: by the bytes decoder too`);
+    t.equal(encodeJsonText(decoded.node, 'typed'), text, `${decoded.node.tag} re-encodes byte for byte in its style`);
+    t.equal(encodeJsonBytes(decoded.node, 'typed').toString('utf8'), text, `${decoded.node.tag}: the bytes encoder agrees`);
+    t.notMatch(encodeJsonText(decoded.node), /"type":"Structure"/, `${decoded.node.tag}: the same tree in today's style has no Structure type`);
+  }
+  for (const text of GOLDEN_JSON) {
+    t.equal(decodeJsonTextStyled(text).style, 'untyped', 'today\'s goldens are recorded untyped');
+    t.equal(encodeJsonBytes(decodeJsonText(text)).toString('utf8'), text, 'and re-encoded untyped by default');
+  }
+  const large = T.struct('Encrypt', [T.bytes('Data', Buffer.alloc(10_000, 0xab))]);
+  t.equal(encodeJsonBytes(large, 'typed').toString('utf8'), encodeJsonText(large, 'typed'), 'a large ByteString written in place keeps the typed style');
+  t.equal(decodeJsonTextStyled('{"tag":"Get","type":"Structure","value":[]}').style, 'typed', 'the outermost Structure decides');
+  t.throws(() => decodeJsonTextStyled('{"tag":"Get","type":"Banana","value":[]}'), TtlvCodecError, 'a type is still checked');
 });
 
 const TTLV_ERROR_RESPONSE = '42007b010000009842007a0100000048420069010000002042006a0200000004000000010000000042006b020000000400000000000000004200920900000008000000000000000042000d0200000004000000010000000042000f010000004042007f0500000004000000010000000042007e0500000004000000050000000042007d0700000013556e7265636f76657261626c65206572726f720000000000';

@@ -97,10 +97,14 @@ export class GrantService {
   }
 }
 
-/** Reads Cosmian's Access JSON: {unique_identifier, user_id, operation_types: [...]}. */
+/**
+ * Reads Cosmian's Access JSON: {unique_identifier, user_id, operation_types: [...]}, or the KMS
+ * 4.x form with one `operation_type` string (cloudproof_js 9.x `KmsClient.grantAccess`).
+ */
 export function parseAccess(json: unknown): AccessChange {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new KmipError('Invalid_Message', 'the body must be a JSON object {unique_identifier, user_id, operation_types}');
-  const { unique_identifier: uid, user_id: user, operation_types: ops } = json as Record<string, unknown>;
+  const { unique_identifier: uid, user_id: user, operation_types: many, operation_type: one } = json as Record<string, unknown>;
+  const ops = many === undefined && typeof one === 'string' ? [one] : many;
   if (typeof uid !== 'string' || uid === '') throw new KmipError('Missing_Data', 'unique_identifier must be a non-empty string');
   if (typeof user !== 'string' || user === '') throw new KmipError('Missing_Data', 'user_id must be a non-empty string');
   if (!Array.isArray(ops) || ops.length === 0 || !ops.every((o): o is string => typeof o === 'string')) {
