@@ -19,6 +19,8 @@ export const READ_ONLY = new Set([
   'CompromiseDate', 'Digest', 'AlwaysSensitive', 'NeverExtractable', 'Fresh', 'OriginalCreationDate', 'RandomNumberGenerator',
   'CertificateType', 'CertificateLength', 'X509CertificateIdentifier', 'X509CertificateSubject', 'X509CertificateIssuer',
   'CertificateIdentifier', 'CertificateSubject', 'CertificateIssuer', 'DigitalSignatureAlgorithm',
+  // Key sets (model/keyset.ts): only ReKey writes these.
+  'RotateGeneration', 'RotateLatest', 'RotateDate',
 ]);
 
 export function isMultiValued(tag: string): boolean {
