@@ -83,8 +83,13 @@ export class OperationContext {
     if (node.type !== 'TextString') throw new KmipError('Invalid_Field', `${tag} must be a text string`);
     const value = node.value;
     if (value.startsWith('[')) return this.resolveTagSelector(value);
-    const keyset = await this.keysetTarget(value);
-    if (keyset) return this.pickGeneration(value, keyset.chain, keyset.version ?? { kind: 'latest' });
+    const target = await this.keysetTarget(value);
+    if (target.chain) return this.pickGeneration(value, target.chain, target.version ?? { kind: 'latest' });
+    if (target.own) {
+      // The caller's own object, read already: load() takes it from here.
+      this.justResolved = target.own;
+      return target.own.uid;
+    }
     return this.resolveText(value);
   }
 
@@ -96,8 +101,8 @@ export class OperationContext {
   async resolveUidCandidates(payload: TtlvNode | undefined, tag = 'UniqueIdentifier'): Promise<string[]> {
     const node = child(payload, tag);
     if (node?.type === 'TextString' && !node.value.startsWith('[')) {
-      const keyset = await this.keysetTarget(node.value);
-      if (keyset && keyset.version === undefined) return keyset.chain.map((g) => g.uid).reverse();
+      const target = await this.keysetTarget(node.value);
+      if (target.chain && target.version === undefined) return target.chain.map((g) => g.uid).reverse();
     }
     return [await this.resolveUid(payload, tag)];
   }
@@ -107,15 +112,18 @@ export class OperationContext {
    * `k`), with its generations oldest first; undefined when it addresses none, and the text is
    * then an ordinary UID. `version` is undefined for a bare name.
    */
-  private async keysetTarget(text: string): Promise<{ chain: StoredObject[]; version?: KeysetVersion } | undefined> {
-    if (text.startsWith('hsm::') || isScoped(text)) return undefined;
+  private async keysetTarget(text: string): Promise<{ chain?: StoredObject[]; version?: KeysetVersion; own?: StoredObject }> {
+    if (text.startsWith('hsm::') || isScoped(text)) return {};
     const ref = parseKeysetRef(text);
     if (ref) {
-      const chain = await this.keysetGenerations(ref.name);
+      const named = await this.ownStored(ref.name);
+      const chain = named && await this.keysetGenerations(ref.name, named);
       if (chain) return { chain, version: ref.version };
     }
-    const chain = await this.keysetGenerations(text);
-    return chain ? { chain } : undefined;
+    // `own` (the caller's object of that UID, outside any set) spares resolveText a second read.
+    const own = await this.ownStored(text);
+    const chain = own && await this.keysetGenerations(text, own);
+    return chain ? { chain } : own ? { own } : {};
   }
 
   private pickGeneration(text: string, chain: StoredObject[], version: KeysetVersion): string {
@@ -128,13 +136,12 @@ export class OperationContext {
   }
 
   /**
-   * The generations of the caller's key set `name`, oldest first: its own key whose UID and
-   * RotateName are `name` (generation 0), then each ReplacementObjectLink that stays in the set.
+   * The generations of the caller's key set `name`, oldest first: `first`, its own key of UID
+   * `name`, if its RotateName is `name` (generation 0), then each ReplacementObjectLink that stays in the set.
    * Only the caller's own keys: a set name never resolves to another user's key.
    */
-  private async keysetGenerations(name: string): Promise<StoredObject[] | undefined> {
-    const first = await this.ownStored(name);
-    if (!first || rotateNameOf(fromStored(first).attributes) !== name) return undefined;
+  private async keysetGenerations(name: string, first: StoredObject): Promise<StoredObject[] | undefined> {
+    if (rotateNameOf(fromStored(first).attributes) !== name) return undefined;
     const chain = [first];
     const seen = new Set([first.uid]);
     for (let current = first; chain.length < MAX_GENERATIONS;) {
