@@ -343,6 +343,8 @@ export class OperationContext {
   }
 
   async save(o: ManagedObject): Promise<void> {
+    // An Import over an existing object may ask for wrapping under a KMS key too.
+    if (o.pendingWrap !== undefined) o = await this.wrapPending(o);
     // A destroyed key's unwrapped bytes leave the cache (zeroed) at once.
     this.justResolved = undefined;
     if (o.material === null) this.hsm?.unwrappedCache.invalidate(o.uid);

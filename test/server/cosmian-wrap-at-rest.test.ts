@@ -16,6 +16,7 @@ import type { KmipClient } from '../../src/kmip/client';
 import { KmipError } from '../../src/kmip/errors';
 import { openedRow, scanForKey } from '../support/db-scan';
 import { createWrappedRequest } from '../support/hsm-kms';
+import { symmetricKeyObject } from '../../src/kmip/requests';
 import { grant, twoUsers } from '../support/two-users';
 
 const DATA = Buffer.from('wrapped at rest, used in clear');
@@ -126,4 +127,20 @@ t.test('ReKey of a wrapping key re-wraps its owner\'s keys under the replacement
   t.equal(linkTo((await openedRow(dbPath, bobs, masterKeyFile)).attributes, 'WrappingKeyLink'), kek, 'bob\'s key stays wrapped by the old key (Cosmian re-wraps the owner\'s keys only)');
   t.same(await roundTrip(bob, bobs), DATA, 'and still works: the old, now Deactivated, key unwraps it');
   t.equal((await alice.getAttributes(kek, ['State'])).attributes['State'], 'Deactivated');
+});
+
+t.test('Import with wrapping_key_id over an existing key stores the new bytes wrapped', async (t) => {
+  const { alice, dbPath, masterKeyFile } = await twoUsers(t);
+  const kek = await alice.create({ algorithm: 'AES', length: 256 });
+  const target = await alice.create({ algorithm: 'AES', length: 256, uniqueIdentifier: 'replaced-by-import' });
+  const bytes = Buffer.alloc(32, 7);
+  const req = T.struct('Import', [T.text('UniqueIdentifier', target), T.enum('ObjectType', 'SymmetricKey'), T.bool('ReplaceExisting', true),
+    T.struct('Attributes', [T.enum('CryptographicAlgorithm', 'AES'), T.int('CryptographicLength', 256), T.int('CryptographicUsageMask', 12),
+      T.struct('Attribute', [T.text('VendorIdentification', 'cosmian'), T.text('AttributeName', 'wrapping_key_id'), T.text('AttributeValue', kek)])]),
+    symmetricKeyObject(bytes).node]);
+  t.equal(await reasonOf(alice.call(req)), 'no error');
+  const row = await openedRow(dbPath, target, masterKeyFile);
+  t.equal(linkTo(row.attributes, 'WrappingKeyLink'), kek);
+  t.same(rfc5649Unwrap((await alice.get(kek)).bytes as Buffer, row.material), bytes, 'the imported bytes, wrapped by the wrapping key');
+  t.same((await alice.get(target, { keyWrapType: 'NotWrapped' })).bytes, bytes);
 });
