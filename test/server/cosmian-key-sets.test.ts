@@ -150,3 +150,23 @@ t.test('RotateName rules: no @, equal to the UID; the generation bookkeeping is 
   const forge = client.call(T.struct('SetAttribute', [T.text('UniqueIdentifier', 'later-set@0'), T.struct('NewAttribute', [T.int('RotateGeneration', 9)])]));
   t.equal((await failure(forge)).reason, 'Attribute_Read_Only', 'RotateGeneration is written by ReKey only');
 });
+
+t.test('MAC with the set name uses the newest generation; MACVerify with it tries each', async (t) => {
+  const { client } = await serverAndClient(t);
+  await client.create({ algorithm: 'HMACSHA256', uniqueIdentifier: 'macs' });
+  await client.call(T.struct('SetAttribute', [T.text('UniqueIdentifier', 'macs'), T.struct('NewAttribute', [T.text('RotateName', 'macs')])]));
+  const mac = async (uid: string): Promise<{ uid: string; mac: Buffer }> => {
+    const res = await client.call(T.struct('MAC', [T.text('UniqueIdentifier', uid), T.bytes('Data', DATA)]));
+    return { uid: text(child(res, 'UniqueIdentifier')), mac: child(res, 'MACData')?.value as Buffer };
+  };
+  const verify = async (uid: string, m: Buffer): Promise<string> =>
+    text(child(await client.call(T.struct('MACVerify', [T.text('UniqueIdentifier', uid), T.bytes('Data', DATA), T.bytes('MACData', m)])), 'ValidityIndicator'));
+  const old = await mac('macs');
+  t.equal(await reKey(client, 'macs'), 'macs@1');
+  const fresh = await mac('macs');
+  t.equal(fresh.uid, 'macs@1', 'MAC with the bare name uses the newest generation');
+  t.notSame(fresh.mac, old.mac, 'a new key, a new MAC');
+  t.equal(await verify('macs', old.mac), 'Valid', 'MACVerify by name accepts a MAC of generation 0');
+  t.equal(await verify('macs@latest', old.mac), 'Invalid', '@latest names the newest generation only');
+  t.equal(await verify('macs', Buffer.alloc(32)), 'Invalid', 'a MAC no generation made is Invalid');
+});
