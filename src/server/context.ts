@@ -5,10 +5,17 @@ import type { LocateQuery, ObjectStore, StoredObject } from './store/store';
 import { fromStored, toStored, type ManagedObject } from './model/managed-object';
 import { effectiveState } from './model/lifecycle';
 import type { HsmRegistry } from './hsm/hsm-registry';
-import { hsmWrappingKeyOf } from './hsm/key-wrapping';
+import { hsmWrappingKeyOf, isWrappingKeyLink } from './hsm/key-wrapping';
 import { EVERY_USER, operationTypeOf, type OperationType } from './access/operation-types';
 import { isScoped, presentUid, scopedUid } from './access/uid-scope';
 import { cryptoLimitsOf, type CryptoLimits } from './limits';
+import { linkAttribute, linkedId } from './model/attributes';
+import { MAX_GENERATIONS, generationOf, parseKeysetRef, rotateNameOf, type KeysetVersion } from './model/keyset';
+import { checkWrappingKey, kmsWrappingKeyOf, unwrapAtRest, wrapAtRest } from './model/kms-wrapping';
+import { symmetricKeyOf } from './model/key-objects';
+
+/** How many keys deep a chain of at-rest wrappings may go (a key wrapped by a key wrapped by…). */
+const MAX_WRAPPING_DEPTH = 4;
 
 /** What loading an object needs besides ownership: a grant of one operation type, or any grant at all (Locate). */
 export type Need = OperationType | 'any';
@@ -80,7 +87,85 @@ export class OperationContext {
     if (node.type !== 'TextString') throw new KmipError('Invalid_Field', `${tag} must be a text string`);
     const value = node.value;
     if (value.startsWith('[')) return this.resolveTagSelector(value);
+    const target = await this.keysetTarget(value);
+    if (target.chain) return this.pickGeneration(value, target.chain, target.version ?? { kind: 'latest' });
+    if (target.own) {
+      // The caller's own object, read already: load() takes it from here.
+      this.justResolved = target.own;
+      return target.own.uid;
+    }
     return this.resolveText(value);
+  }
+
+  /**
+   * The keys Decrypt, SignatureVerify and MACVerify try, in order: for the bare name of one of
+   * the caller's key sets, every generation, newest first (Cosmian's walk_keyset_chain); for
+   * anything else, the one key resolveUid names.
+   */
+  async resolveUidCandidates(payload: TtlvNode | undefined, tag = 'UniqueIdentifier'): Promise<string[]> {
+    const node = child(payload, tag);
+    if (node?.type === 'TextString' && !node.value.startsWith('[')) {
+      const target = await this.keysetTarget(node.value);
+      if (target.chain && target.version === undefined) return target.chain.map((g) => g.uid).reverse();
+    }
+    return [await this.resolveUid(payload, tag)];
+  }
+
+  /**
+   * The caller's key set a text UID addresses (`k@latest`, `k@first`, `k@N`, or the bare set name
+   * `k`), with its generations oldest first; undefined when it addresses none, and the text is
+   * then an ordinary UID. `version` is undefined for a bare name.
+   */
+  private async keysetTarget(text: string): Promise<{ chain?: StoredObject[]; version?: KeysetVersion; own?: StoredObject }> {
+    if (text.startsWith('hsm::') || isScoped(text)) return {};
+    const ref = parseKeysetRef(text);
+    if (ref) {
+      const named = await this.ownStored(ref.name);
+      const chain = named && await this.keysetGenerations(ref.name, named);
+      if (chain) return { chain, version: ref.version };
+    }
+    // `own` (the caller's object of that UID, outside any set) spares resolveText a second read.
+    const own = await this.ownStored(text);
+    const chain = own && await this.keysetGenerations(text, own);
+    return chain ? { chain } : own ? { own } : {};
+  }
+
+  private pickGeneration(text: string, chain: StoredObject[], version: KeysetVersion): string {
+    const picked = version.kind === 'latest'
+      ? chain[chain.length - 1]
+      : chain.find((g) => generationOf(fromStored(g).attributes) === version.n);
+    if (!picked) throw new KmipError('Item_Not_Found', `object not found for identifier ${text}: the key set has no such generation`);
+    this.justResolved = picked;
+    return picked.uid;
+  }
+
+  /**
+   * The generations of the caller's key set `name`, oldest first: `first`, its own key of UID
+   * `name`, if its RotateName is `name` (generation 0), then each ReplacementObjectLink that stays in the set.
+   * Only the caller's own keys: a set name never resolves to another user's key.
+   */
+  private async keysetGenerations(name: string, first: StoredObject): Promise<StoredObject[] | undefined> {
+    if (rotateNameOf(fromStored(first).attributes) !== name) return undefined;
+    const chain = [first];
+    const seen = new Set([first.uid]);
+    for (let current = first; chain.length < MAX_GENERATIONS;) {
+      const next = linkedId(fromStored(current).attributes, 'ReplacementObjectLink');
+      if (next === undefined || seen.has(next)) break;
+      const stored = await this.store.get(next);
+      if (!stored || stored.owner !== this.user || rotateNameOf(fromStored(stored).attributes) !== name) break;
+      chain.push(stored);
+      seen.add(next);
+      current = stored;
+    }
+    return chain;
+  }
+
+  /** The caller's own object of a client UID, stored as it is or in the caller's namespace. */
+  private async ownStored(uid: string): Promise<StoredObject | undefined> {
+    const plain = await this.store.get(uid);
+    if (plain?.owner === this.user) return plain;
+    const scoped = await this.store.get(scopedUid(uid, this.user));
+    return scoped?.owner === this.user ? scoped : undefined;
   }
 
   /**
@@ -187,14 +272,58 @@ export class OperationContext {
       }
     }
     const o = fromStored(stored);
+    await this.attachUnwrap(o, 0);
+    return o;
+  }
+
+  /**
+   * Lets a key stored wrapped (by an HSM key or a KMS key) give its bytes. Unwrapping skips the
+   * permission checks on the wrapping key (Cosmian): who may use the key may use its wrapping
+   * key for it. A KMS wrapping key is read here, once, and may itself be wrapped.
+   */
+  private async attachUnwrap(o: ManagedObject, depth: number): Promise<void> {
+    if (!o.material) return;
+    const wrapped = o.material;
     const kek = hsmWrappingKeyOf(o.attributes);
     const hsm = this.hsm;
-    if (kek !== undefined && hsm && o.material) {
-      const wrapped = o.material;
-      // Unwrapping skips KMS permission checks on the HSM key (Cosmian): who may use the key may use its KEK for it.
-      o.unwrapKey = () => hsm.unwrapKey(uid, kek, wrapped);
+    if (kek !== undefined && hsm) {
+      o.unwrapKey = () => hsm.unwrapKey(o.uid, kek, wrapped);
+      return;
     }
+    const kmsKek = kmsWrappingKeyOf(o.attributes);
+    if (kmsKek === undefined) return;
+    if (depth >= MAX_WRAPPING_DEPTH) throw new KmipError('General_Failure', `object ${o.uid}: wrapping keys nest more than ${MAX_WRAPPING_DEPTH} deep`);
+    const stored = await this.store.get(kmsKek);
+    if (!stored?.material) return; // symmetricKeyOf then says the key cannot be read
+    const wrapping = fromStored(stored);
+    await this.attachUnwrap(wrapping, depth + 1);
+    o.unwrapKey = () => unwrapAtRest(symmetricKeyOf(wrapping), wrapped);
+  }
+
+  /** The key a ReKey or a new key is wrapped under, read without the caller's rights (it was chosen when the first key was wrapped). */
+  private async storedWrappingKey(uid: string): Promise<ManagedObject> {
+    const stored = await this.store.get(uid);
+    if (!stored) throw new KmipError('Item_Not_Found', `the wrapping key ${uid} no longer exists`);
+    const o = fromStored(stored);
+    await this.attachUnwrap(o, 1);
     return o;
+  }
+
+  /** Wraps a new key's bytes under the KMS key it asked for (wrapping_key_id), before it is stored. */
+  private async wrapPending(o: ManagedObject): Promise<ManagedObject> {
+    const { pendingWrap, ...rest } = o;
+    if (pendingWrap === undefined || !o.material) return rest;
+    let wrapping: ManagedObject;
+    if (pendingWrap.stored) {
+      wrapping = await this.storedWrappingKey(pendingWrap.uid);
+    } else {
+      // Wrapping encrypts under the key: the caller needs `encrypt` on it, as for Cosmian's wrap_object.
+      const wuid = await this.resolveUid({ tag: 'Attributes', type: 'Structure', value: [{ tag: 'UniqueIdentifier', type: 'TextString', value: pendingWrap.uid }] });
+      wrapping = await this.load(wuid, 'encrypt');
+    }
+    checkWrappingKey(wrapping, effectiveState(wrapping, this.now()));
+    const material = wrapAtRest(symmetricKeyOf(wrapping), o.material);
+    return { ...rest, material, attributes: [...o.attributes.filter((a) => !isWrappingKeyLink(a)), linkAttribute('WrappingKeyLink', wrapping.uid)] };
   }
 
   /**
@@ -202,6 +331,7 @@ export class OperationContext {
    * whose links name other new objects (a key pair) must have its UIDs placed beforehand.
    */
   async insert(o: ManagedObject): Promise<string> {
+    if (o.pendingWrap !== undefined) o = await this.wrapPending(o);
     this.justResolved = undefined;
     const uid = this.generated.delete(o.uid) ? o.uid : await this.placeUid(o.uid);
     await this.store.insert(toStored({ ...o, uid }));
@@ -217,6 +347,8 @@ export class OperationContext {
   }
 
   async save(o: ManagedObject): Promise<void> {
+    // An Import over an existing object may ask for wrapping under a KMS key too.
+    if (o.pendingWrap !== undefined) o = await this.wrapPending(o);
     // A destroyed key's unwrapped bytes leave the cache (zeroed) at once.
     this.justResolved = undefined;
     if (o.material === null) this.hsm?.unwrappedCache.invalidate(o.uid);

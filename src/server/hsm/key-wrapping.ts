@@ -3,6 +3,7 @@ import { T, child, type TtlvNode } from '../../kmip/ttlv';
 import { linkAttribute, linkedId, type AttributeList } from '../model/attributes';
 import type { HsmRegistry } from './hsm-registry';
 import { parseGenerationLabel } from '../../hsm/generations';
+import { kmsWrappingKeyOf } from '../model/kms-wrapping';
 
 /**
  * Database symmetric keys wrapped at rest by an HSM AES key (../shared/reference/hsm-model.md §1
@@ -41,12 +42,22 @@ export function hsmWrappingKeyOf(attributes: AttributeList): string | undefined 
 export { isWrappingKeyLink };
 
 /**
+ * A KMS key to wrap a new key's bytes under when it is stored: as the client named it
+ * (`stored` false: resolved in the caller's namespace, `encrypt` needed on it), or the stored
+ * UID of the key that wrapped the key a ReKey replaces (`stored` true).
+ */
+export interface PendingWrap {
+  uid: string;
+  stored: boolean;
+}
+
+/**
  * Wraps a new symmetric key's bytes if the request or the server asks for it. Returns the
  * attributes (without the vendor attribute, with a WrappingKeyLink) and the material to store.
  * A client's own WrappingKeyLink is ignored; one the server passes in serverAttributes
  * (ReKey of a wrapped key) keeps the new key wrapped by the same KEK.
  */
-export function wrapNewKey(ctx: KeyWrappingContext, objectType: string, list: AttributeList, material: Buffer, serverAttributes: TtlvNode[] = []): { list: AttributeList; material: Buffer } {
+export function wrapNewKey(ctx: KeyWrappingContext, objectType: string, list: AttributeList, material: Buffer, serverAttributes: TtlvNode[] = []): { list: AttributeList; material: Buffer; pendingWrap?: PendingWrap } {
   const requested = list.find(isWrappingKeyIdAttr);
   const requestedUid = requested ? child(requested, 'AttributeValue')?.value : undefined;
   if (requested && (typeof requestedUid !== 'string' || requestedUid.length === 0)) {
@@ -59,6 +70,10 @@ export function wrapNewKey(ctx: KeyWrappingContext, objectType: string, list: At
     if (requested) throw new KmipError('Feature_Not_Supported', `only symmetric keys can be created wrapped by an HSM key, not a ${objectType}`);
     return { list: rest, material };
   }
+  // Wrapping under a KMS key needs that key, read from the store: OperationContext.insert does it.
+  if (typeof requestedUid === 'string' && !requestedUid.startsWith('hsm::')) return { list: rest, material, pendingWrap: { uid: requestedUid, stored: false } };
+  const copiedKms = kmsWrappingKeyOf(serverAttributes);
+  if (requestedUid === undefined && copiedKms !== undefined) return { list: rest, material, pendingWrap: { uid: copiedKms, stored: true } };
   // A replacement is wrapped by the newest generation of its predecessor's KEK.
   const kek = (requestedUid as string | undefined) ?? (copied !== undefined ? parseGenerationLabel(copied).base : undefined) ?? ctx.kek;
   if (kek === undefined) return { list: rest, material };

@@ -21,6 +21,8 @@ export const READ_ONLY = new Set([
   'CertificateIdentifier', 'CertificateSubject', 'CertificateIssuer', 'DigitalSignatureAlgorithm',
   // Not KMIP attributes: fields of the object's structure the server keeps (managed-object.ts OBJECT_FIELDS).
   'KeyWrappingData', 'SplitKeyParts', 'KeyPartIdentifier', 'SplitKeyThreshold', 'SplitKeyMethod', 'PrimeFieldSize',
+  // Key sets (model/keyset.ts): only ReKey writes these.
+  'RotateGeneration', 'RotateLatest', 'RotateDate',
 ]);
 
 export function isMultiValued(tag: string): boolean {

@@ -3,8 +3,8 @@ import { cachedPrivateKey, cachedPublicKey } from './parse-cache';
 import { describeKey } from '../crypto/describe';
 import { KmipError } from '../../kmip/errors';
 import type { ManagedObject } from './managed-object';
-import { hsmWrappingKeyOf } from '../hsm/key-wrapping';
 import { requireUnwrapped } from './registered-wrapped';
+import { wrappingKeyOf } from './kms-wrapping';
 
 /** What an asymmetric key is, in the terms the signature and curve tables use. */
 export interface KeyKind {
@@ -41,7 +41,7 @@ export function symmetricKeyOf(o: ManagedObject): Buffer {
   if (o.objectType !== 'SymmetricKey' && o.objectType !== 'SecretData') {
     throw new KmipError('Invalid_Object_Type', `object ${o.uid} is a ${o.objectType}, not a symmetric key`);
   }
-  const kek = hsmWrappingKeyOf(o.attributes);
+  const kek = wrappingKeyOf(o.attributes);
   if (kek !== undefined) {
     // Never hand out the wrapped bytes as if they were the key.
     if (!o.unwrapKey) throw new KmipError('Key_Value_Not_Present', `object ${o.uid} is wrapped by ${kek}, which this server cannot reach`);

@@ -44,9 +44,15 @@ export interface ManagedObject {
    * Set by OperationContext.load; never stored.
    */
   unwrapKey?: () => Buffer;
+  /**
+   * A new object whose bytes are to be stored wrapped by this KMS key (Cosmian's
+   * wrapping_key_id naming a database key): OperationContext.insert wraps them. Never stored.
+   */
+  pendingWrap?: { uid: string; stored: boolean };
 }
 
 export function toStored(o: ManagedObject): StoredObjectWrite {
+  if (o.pendingWrap !== undefined) throw new Error(`object ${o.uid} must be wrapped before it is stored`);
   const algorithm = o.attributes.find((a) => a.tag === 'CryptographicAlgorithm');
   const length = o.attributes.find((a) => a.tag === 'CryptographicLength');
   return {

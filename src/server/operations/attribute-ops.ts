@@ -7,7 +7,9 @@ import {
 import { fullAttributes, objectTags, userTags, type ManagedObject } from '../model/managed-object';
 import { checkLatchEdit, withCheckedProtection } from '../model/protection';
 import { touch } from './new-object';
-import { hsmWrappingKeyOf } from '../hsm/key-wrapping';
+import { wrappingKeyOf } from '../model/kms-wrapping';
+import { checkRotateName, rotateNameOf } from '../model/keyset';
+import { presentUid } from '../access/uid-scope';
 
 /** Fixed when the object is made; changing them would make the attributes lie about the key. */
 const IMMUTABLE = new Set([...READ_ONLY, 'CryptographicAlgorithm', 'CryptographicLength', 'CryptographicDomainParameters', 'KeyFormatType']);
@@ -85,9 +87,12 @@ function checkWritable(attr: TtlvNode): void {
 
 async function saveChanged(ctx: OperationContext, before: ManagedObject, o: ManagedObject, response: string, uid: string): Promise<TtlvStructure> {
   // The link to the HSM key a key is stored wrapped by says how to read the stored bytes: never editable.
-  if (hsmWrappingKeyOf(before.attributes) !== hsmWrappingKeyOf(o.attributes)) {
-    throw new KmipError('Attribute_Read_Only', `the WrappingKeyLink to an HSM key cannot be added, changed or deleted`);
+  if (wrappingKeyOf(before.attributes) !== wrappingKeyOf(o.attributes)) {
+    throw new KmipError('Attribute_Read_Only', `the WrappingKeyLink to the key a key is stored wrapped by cannot be added, changed or deleted`);
   }
+  // A set's name addresses its generation 0 (model/keyset.ts): Cosmian's rules when a client sets it.
+  const rotateName = rotateNameOf(o.attributes);
+  if (rotateName !== rotateNameOf(before.attributes)) checkRotateName(rotateName, presentUid(o.uid, o.owner), ctx.operation ?? 'SetAttribute');
   // Sensitive only rises and Extractable only falls, whoever asks and by whichever edit (KMIP 1.x ones included).
   const attributes = withCheckedProtection(o.objectType, before.attributes, o.attributes);
   await ctx.save(touch({ ...o, attributes }, ctx.now()));

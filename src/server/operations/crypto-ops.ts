@@ -41,13 +41,38 @@ function symmetricRequest(p: TtlvStructure, o: ManagedObject, params: CryptoPara
 }
 
 /** The common start of every cryptographic operation: the key, in a state and with a usage mask that allow it. */
-async function usableKey(p: TtlvStructure, ctx: OperationContext, usage: Usage, operation: string, mask: number): Promise<{ uid: string; o: ManagedObject }> {
+async function usableKey(p: TtlvStructure, ctx: OperationContext, usage: Usage, operation: string, mask: number, resolved?: string): Promise<{ uid: string; o: ManagedObject }> {
   rejectStreaming(p);
-  const uid = await ctx.resolveUid(p);
+  const uid = resolved ?? await ctx.resolveUid(p);
   const o = await ctx.load(uid);
   requireUsableState(o, usage, ctx.now());
   requireUsage(o, operation, mask);
   return { uid, o };
+}
+
+/**
+ * Decrypt, SignatureVerify and MACVerify with the bare name of a key set try each generation,
+ * newest first, until one succeeds (Cosmian walk_keyset_chain, "try-each keyset decryption"):
+ * data protected before a ReKey still opens. A verification succeeds when it answers Valid.
+ * Anything else names one key, which is used as it is.
+ */
+async function withEachGeneration(p: TtlvStructure, ctx: OperationContext, run: (uid: string) => Promise<TtlvStructure>): Promise<TtlvStructure> {
+  const candidates = await ctx.resolveUidCandidates(p);
+  if (candidates.length === 1) return run(candidates[0] as string);
+  let firstError: unknown;
+  let firstAnswer: TtlvStructure | undefined;
+  for (const uid of candidates) {
+    try {
+      const answer = await run(uid);
+      const validity = answer.value.find((n) => n.tag === 'ValidityIndicator');
+      if (validity === undefined || validity.value === 'Valid') return answer;
+      firstAnswer ??= answer;
+    } catch (e) {
+      firstError ??= e;
+    }
+  }
+  if (firstAnswer !== undefined) return firstAnswer;
+  throw firstError;
 }
 
 function isSymmetric(o: ManagedObject): boolean {
@@ -79,8 +104,12 @@ export async function encrypt(p: TtlvStructure, ctx: OperationContext): Promise<
   return T.struct('EncryptResponse', [T.text('UniqueIdentifier', uid), T.bytes('Data', out)]);
 }
 
-export async function decrypt(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
-  const { uid, o } = await usableKey(p, ctx, 'process', 'Decrypt', USAGE.Decrypt | USAGE.UnwrapKey);
+export function decrypt(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
+  return withEachGeneration(p, ctx, (resolved) => decryptWith(p, ctx, resolved));
+}
+
+async function decryptWith(p: TtlvStructure, ctx: OperationContext, resolved: string): Promise<TtlvStructure> {
+  const { uid, o } = await usableKey(p, ctx, 'process', 'Decrypt', USAGE.Decrypt | USAGE.UnwrapKey, resolved);
   const params = readCryptoParams(p);
   const data = required(read.bytes(p, 'Data'), 'Data');
   if (isSymmetric(o)) {
@@ -111,8 +140,12 @@ export async function sign(p: TtlvStructure, ctx: OperationContext): Promise<Ttl
   return T.struct('SignResponse', [T.text('UniqueIdentifier', uid), T.bytes('SignatureData', signature)]);
 }
 
-export async function signatureVerify(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
-  const { uid, o } = await usableKey(p, ctx, 'process', 'SignatureVerify', USAGE.Verify);
+export function signatureVerify(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
+  return withEachGeneration(p, ctx, (resolved) => signatureVerifyWith(p, ctx, resolved));
+}
+
+async function signatureVerifyWith(p: TtlvStructure, ctx: OperationContext, resolved: string): Promise<TtlvStructure> {
+  const { uid, o } = await usableKey(p, ctx, 'process', 'SignatureVerify', USAGE.Verify, resolved);
   const key = publicKeyOf(o);
   const kind = keyKind(key);
   const input = signInput(p);
@@ -129,8 +162,12 @@ export async function mac(p: TtlvStructure, ctx: OperationContext): Promise<Ttlv
   return T.struct('MACResponse', [T.text('UniqueIdentifier', uid), T.bytes('MACData', out)]);
 }
 
-export async function macVerify(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
-  const { uid, o } = await usableKey(p, ctx, 'process', 'MACVerify', USAGE.MACVerify);
+export function macVerify(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
+  return withEachGeneration(p, ctx, (resolved) => macVerifyWith(p, ctx, resolved));
+}
+
+async function macVerifyWith(p: TtlvStructure, ctx: OperationContext, resolved: string): Promise<TtlvStructure> {
+  const { uid, o } = await usableKey(p, ctx, 'process', 'MACVerify', USAGE.MACVerify, resolved);
   const data = required(read.bytes(p, 'Data'), 'Data');
   const expected = required(read.bytes(p, 'MACData'), 'MACData');
   const valid = await hmacVerifyAsync(hmacHash(readCryptoParams(p), keyAlgorithm(o)), symmetricKeyOf(o), data, expected);

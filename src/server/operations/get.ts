@@ -16,6 +16,7 @@ import { buildPkcs12 } from '../crypto/pkcs12';
 import { read, readCryptoParams } from './payload';
 import { hsmKeyWrappingData, hsmWrappingKeyOf } from '../hsm/key-wrapping';
 import { registeredWrappedBlock, registeredWrapping } from '../model/registered-wrapped';
+import { kmsKeyWrappingData, kmsWrappingKeyOf } from '../model/kms-wrapping';
 
 interface Wrapping {
   method: string;
@@ -181,13 +182,16 @@ async function getOrExport(p: TtlvStructure, ctx: OperationContext, exporting: b
       : o.objectType === 'SplitKey' ? ['SplitKeyParts', 'KeyPartIdentifier', 'SplitKeyThreshold', 'SplitKeyMethod', 'PrimeFieldSize'].map((tag) => getAttr(o.attributes, tag)) : [];
     return T.struct(response, [...head, exporting ? T.struct('Attributes', fullAttributes(o)) : undefined, T.struct(o.objectType, [...fields, registeredWrappedBlock(o, registeredWrapped)])]);
   }
+  // The same for a key wrapped at rest by a KMS key: KeyWrappingData names that key (RFC 5649).
   const hsmKek = o.objectType === 'SymmetricKey' ? hsmWrappingKeyOf(o.attributes) : undefined;
-  const asStored = hsmKek !== undefined && !wrapping && !isPkcs12 && read.enum(p, 'KeyWrapType') !== 'NotWrapped';
+  const kmsKek = o.objectType === 'SymmetricKey' ? kmsWrappingKeyOf(o.attributes) : undefined;
+  const wrappingData = hsmKek !== undefined ? hsmKeyWrappingData(hsmKek) : kmsKek !== undefined ? kmsKeyWrappingData(kmsKek) : undefined;
+  const asStored = wrappingData !== undefined && !wrapping && !isPkcs12 && read.enum(p, 'KeyWrapType') !== 'NotWrapped';
   // A PKCS#12 password is chosen by the caller, so it protects nothing against the caller: treat it as clear.
   checkExportable(o, isPkcs12 ? undefined : asStored ? true : wrapping);
-  const object = asStored && hsmKek !== undefined && o.material
+  const object = asStored && wrappingData !== undefined && o.material
     ? T.struct('SymmetricKey', [T.struct('KeyBlock', [T.enum('KeyFormatType', format ?? defaultFormat('SymmetricKey')), T.bytes('KeyValue', o.material),
-      getAttr(o.attributes, 'CryptographicAlgorithm'), getAttr(o.attributes, 'CryptographicLength'), hsmKeyWrappingData(hsmKek)])])
+      getAttr(o.attributes, 'CryptographicAlgorithm'), getAttr(o.attributes, 'CryptographicLength'), wrappingData])])
     : await renderObject(ctx, o, requestedOrRegisteredFormat(ctx, o, format), wrapping, password);
   return T.struct(response, [...head, exporting ? T.struct('Attributes', fullAttributes(o)) : undefined, object]);
 }

@@ -6,6 +6,7 @@ import { initialState } from '../model/lifecycle';
 import { isWrappingKeyLink, wrapNewKey } from '../hsm/key-wrapping';
 import { objectTags, type ManagedObject, type ObjectType } from '../model/managed-object';
 import { withInitialProtection, type Origin } from '../model/protection';
+import { checkRotateName, rotateNameOf } from '../model/keyset';
 
 /**
  * Builds a new managed object from client-supplied attributes: drops the attributes the
@@ -28,11 +29,14 @@ export function newObject(
   const wrapped = wrapNewKey(ctx, objectType, split.list, material, serverAttributes);
   const list = wrapped.list;
   material = wrapped.material;
+  const rotateName = rotateNameOf(list);
   const now = ctx.now();
   const uid = textAttr(list, 'UniqueIdentifier') ?? ctx.newUid();
   if (uid.length === 0 || uid.length > 1024 || uid.startsWith('[')) {
     throw new KmipError('Invalid_Attribute_Value', 'a UniqueIdentifier must be 1 to 1024 characters and not start with "["');
   }
+  // A replacement inherits its set's name (ReKey passes it among the server attributes); a client's must be the key's own UID.
+  if (objectType !== 'PublicKey' && !serverAttributes.some((n) => n.tag === 'RotateName')) checkRotateName(rotateName, uid, ctx.operation ?? 'Create');
   let attributes: AttributeList = list.filter((n) => !READ_ONLY.has(n.tag) || n.tag === 'UniqueIdentifier');
   attributes = withoutAttr(attributes, 'UniqueIdentifier');
   for (const n of serverAttributes.filter((a) => !isWrappingKeyLink(a))) attributes = isMultiValued(n.tag) ? [...attributes, n] : withAttr(attributes, n);
@@ -49,6 +53,7 @@ export function newObject(
     material,
     createdAt: now,
     updatedAt: now,
+    ...(wrapped.pendingWrap ? { pendingWrap: wrapped.pendingWrap } : {}),
   };
 }
 
