@@ -58,7 +58,7 @@ function parseLines(stdout: string): ScenarioLine[] {
 
 const unavailable = pykmipServerUnavailable();
 
-t.test('PyKMIP differential: pykmip-server vs p11kms serve --socket-port', { skip: unavailable ?? false, timeout: 180_000 }, async (t) => {
+t.test('PyKMIP differential: pykmip-server vs p11kms serve --socket-port', { skip: unavailable ?? false, timeout: 480_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'p11kms-pykmip-diff-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   // One PKI for both servers: the same client certificate, so the same CN-based identity.
