@@ -162,12 +162,13 @@ function instanceTable(table: Table, i: number, file: string): InstanceTable {
 }
 
 /** Cosmian's jwt_auth_provider entry, "ISSUER,JWKS_URI,AUDIENCE_1,…", with empty fields left out. */
-function identityProvider(entry: string, fail: (what: string) => never): { jwtIssuerUri: string; jwksUri?: string; jwtAudience?: string } {
+function identityProvider(entry: string, fail: (what: string) => never): { jwtIssuerUri: string; jwksUri?: string; jwtAudience?: string | string[] } {
   const [issuer, jwks, ...audiences] = entry.split(',').map((part) => part.trim());
-  if (!issuer) fail('"ISSUER_URI[,JWKS_URI[,AUDIENCE]]"');
+  if (!issuer) fail('"ISSUER_URI[,JWKS_URI[,AUDIENCE,…]]"');
+  // Several audiences are any-of, as in Cosmian; none leaves the audience unchecked.
   const given = audiences.filter((a) => a !== '');
-  if (given.length > 1) fail('one audience: p11kms checks one');
-  return { jwtIssuerUri: issuer, ...(jwks ? { jwksUri: jwks } : {}), ...(given[0] !== undefined ? { jwtAudience: given[0] } : {}) };
+  const audience = given.length > 1 ? given : given[0];
+  return { jwtIssuerUri: issuer, ...(jwks ? { jwksUri: jwks } : {}), ...(audience !== undefined ? { jwtAudience: audience } : {}) };
 }
 
 /** The global level of a RUST_LOG filter ("info,cosmian_kms=debug" is info). */
