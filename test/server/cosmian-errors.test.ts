@@ -131,22 +131,23 @@ t.test('a destroyed object: Get answers Object_Destroyed, "DENIED"', async (t) =
 t.test('an invalid IV or tag length: p11kms answers a precise reason', async (t) => {
   const server = await startTestServer(t);
   const key = await created(server, aes());
-  const shortIv = encryptRequest(key, Buffer.from('hello'), { mode: 'GCM', iv: Buffer.alloc(5) });
-  await expectFailure(t, server, shortIv, 'Invalid_Field', /^.*IV.*/i);
+  // GCM takes IVs of any length (NIST SP 800-38D), in OpenSSL as in node:crypto: a short one is CBC's.
+  const shortIv = encryptRequest(key, Buffer.from('hello'), { mode: 'CBC', padding: 'PKCS5', iv: Buffer.alloc(5) });
+  await expectFailure(t, server, shortIv, 'Invalid_Field', 'AES-CBC needs a 16-byte IV, not 5');
   const shortTag = encryptRequest(key, Buffer.from('hello'), { mode: 'GCM', tagLength: 3 });
-  await expectFailure(t, server, shortTag, 'Invalid_Field', /tag/i);
+  await expectFailure(t, server, shortTag, 'Bad_Cryptographic_Parameters', 'the tag length must be 12 to 16 bytes, not 3');
 });
 
 t.test('data too large for RSA: p11kms answers a precise reason', async (t) => {
   const server = await startTestServer(t);
   const pub = await created(server, createKeyPairRequest({ algorithm: 'RSA', length: 2048, publicUsageMask: USAGE_MASK.Encrypt, privateUsageMask: USAGE_MASK.Decrypt, activationDate: undefined }), 'PublicKeyUniqueIdentifier');
   const tooLong = encryptRequest(pub, Buffer.alloc(300, 1), { padding: 'OAEP', hashing: 'SHA256' });
-  await expectFailure(t, server, tooLong, 'Invalid_Field', /.+/);
+  await expectFailure(t, server, tooLong, 'Invalid_Field', 'RSA OAEP with this key encrypts at most 190 bytes');
 });
 
 t.test('an unsupported parameter: p11kms answers a precise reason', async (t) => {
   const server = await startTestServer(t);
   const key = await created(server, aes());
   const ofb = encryptRequest(key, Buffer.from('hello'), { mode: 'OFB' });
-  await expectFailure(t, server, ofb, 'Feature_Not_Supported', /.+/);
+  await expectFailure(t, server, ofb, 'Bad_Cryptographic_Parameters', 'unsupported block cipher mode OFB');
 });
