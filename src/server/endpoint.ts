@@ -4,7 +4,7 @@ import { buildResponseMessage, parseRequestMessage, type ResponseItem } from '..
 import { StaleObjectError, type ObjectStore } from './store/store';
 import { OperationContext } from './context';
 import { canonicalOperation, handlerFor } from './operations/registry';
-import { fromKmip1Request, toKmip1Response } from './kmip1';
+import { fromKmip1Request, toKmip1Reason, toKmip1Response } from './kmip1';
 import type { Logger } from './logger';
 import type { HsmRegistry } from './hsm/hsm-registry';
 import { hsmUidOf, runHsmOperation } from './operations/hsm-ops';
@@ -113,7 +113,7 @@ export class KmipEndpoint {
         responses.push({ ...base, status: 'Success', payload: T.struct('ResponsePayload', payload.value) });
       } catch (e) {
         const err = asKmipError(e);
-        responses.push({ ...base, status: 'OperationFailed', reason: err.reason, message: err.message });
+        responses.push({ ...base, status: 'OperationFailed', reason: header.major === 1 ? toKmip1Reason(err.reason) : err.reason, message: err.message });
         if (!continueOnError) break;
       }
     }

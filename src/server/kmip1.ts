@@ -122,3 +122,11 @@ function stripKeyValueAttributes(n: TtlvNode): TtlvNode {
   const kept = n.value.filter((c) => tagCode(c.tag, 1) !== undefined && !(n.tag === 'KeyValue' && c.tag === 'Attributes'));
   return T.struct(n.tag, kept.map(stripKeyValueAttributes));
 }
+
+/**
+ * A ResultReason a KMIP 1.x client can read. Object_Not_Found, Cosmian's reason for a missing
+ * object (COSMIAN_FAILURES.objectNotFound), is new in KMIP 2.0; 1.x says Item_Not_Found.
+ */
+export function toKmip1Reason(reason: string): string {
+  return reason === 'Object_Not_Found' ? 'Item_Not_Found' : reason;
+}

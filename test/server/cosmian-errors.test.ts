@@ -151,3 +151,17 @@ t.test('an unsupported parameter: p11kms answers a precise reason', async (t) =>
   const ofb = encryptRequest(key, Buffer.from('hello'), { mode: 'OFB' });
   await expectFailure(t, server, ofb, 'Bad_Cryptographic_Parameters', 'unsupported block cipher mode OFB');
 });
+
+t.test('a KMIP 1.x client gets the 1.x reason for a missing object: Item_Not_Found', async (t) => {
+  // Object_Not_Found is new in KMIP 2.0; a 1.4 client (PyKMIP, storage arrays) knows Item Not Found.
+  const { encodeBinary, decodeBinary } = await import('../../src/kmip/binary-codec');
+  const { buildRequestMessage } = await import('../../src/kmip/messages');
+  const server = await startTestServer(t);
+  const message = buildRequestMessage([T.struct('Get', [T.text('UniqueIdentifier', 'no-such-key')])], { major: 1, minor: 4 });
+  const res = await server.post('/kmip', encodeBinary(message, 1), 'application/octet-stream');
+  const item = parseResponseMessage(decodeBinary(res.bytes)).items[0];
+  t.equal(item?.reason, 'Item_Not_Found', 'KMIP 1.4: Item_Not_Found');
+  t.equal(item?.message, 'object not found for identifier no-such-key', 'with Cosmian\'s message');
+  const v2 = await inMessage(server, getRequest('no-such-key'));
+  t.same(v2, { reason: 'Object_Not_Found', message: 'object not found for identifier no-such-key' }, 'KMIP 2.1: Object_Not_Found');
+});
