@@ -138,6 +138,11 @@ export const COSMIAN_FAILURES = {
     new KmipServerError(`Invalid Request: ${operation}: ${what} must be provided`),
 } as const;
 
+/** Cosmian's noValidKey text: a key the operation cannot use, as opposed to no object at all. */
+export function isNoValidKey(e: KmipError): boolean {
+  return e.reason === 'Item_Not_Found' && /^[A-Za-z]+: no valid key for id: /.test(e.message);
+}
+
 /** The ResultReasons a key lookup for a cryptographic operation folds into noValidKey, as Cosmian does. */
 export const NO_VALID_KEY_REASONS: ReadonlySet<string> = new Set([
   'Object_Not_Found', 'Item_Not_Found', 'Object_Destroyed', 'Wrong_Key_Lifecycle_State', 'Incompatible_Cryptographic_Usage_Mask',
