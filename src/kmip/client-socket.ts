@@ -38,7 +38,7 @@ function atMost(v: ProtocolVersion, max: ProtocolVersion): boolean {
   return v.major < max.major || (v.major === max.major && v.minor <= max.minor);
 }
 
-/** Cosmian's server, or p11kms's own (which says "Cosmian KMS compatible"). */
+/** Cosmian's server, or p11kms's own (both answer "cosmian", the vendor of their tag attributes). */
 function isCosmianVendor(vendor: string | undefined): boolean {
   return vendor === undefined || /cosmian/i.test(vendor);
 }

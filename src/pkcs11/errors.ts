@@ -1,4 +1,4 @@
-import { KmipError, KmipTransportError } from '../kmip/errors';
+import { isNoValidKey, KmipError, KmipTransportError } from '../kmip/errors';
 import { CKR } from './constants';
 
 /** A PKCS#11 failure with its CK_RV. The message goes to the module log only. */
@@ -54,6 +54,9 @@ export function rvForKmipFailure(e: unknown, subject: FailureSubject): number {
   if (e instanceof Pkcs11Error) return e.rv;
   if (e instanceof KmipTransportError) return CKR.DEVICE_ERROR;
   if (e instanceof KmipError) {
+    // The module names a key it has already found: the KMS refusing it for this operation (its
+    // state or usage mask, in Cosmian's words "no valid key") is a forbidden function, not a bad handle.
+    if (isNoValidKey(e)) return CKR.KEY_FUNCTION_NOT_PERMITTED;
     const entry = BY_REASON[e.reason];
     if (typeof entry === 'number') return entry;
     if (entry) return entry[subject] ?? entry.default ?? CKR.FUNCTION_FAILED;

@@ -1,33 +1,25 @@
 /**
  * The server's TOML file (`p11kms serve --config FILE`, or P11KMS_SERVER_CONF), in Cosmian's
- * kms.toml layout, so an existing Cosmian configuration starts p11kms unchanged:
- *
- *   default_username, key_encryption_key, hsm_model, hsm_slot, hsm_password, hsm_admin
- *   [[hsm_instances]]  hsm_model, hsm_slot, hsm_password, hsm_admin (or model, slots, passwords,
- *                      admins), library
- *   [http]             port, hostname
- *   [tls]              tls_cert_file, tls_key_file, clients_ca_cert_file
- *   [socket_server]    socket_server_start, socket_server_port, socket_server_hostname
- *   [db]               database_type ("sqlite" or "postgresql"), sqlite_path (a directory, as
- *                      in Cosmian), database_url (postgresql://user:pass@host:port/db),
- *                      unwrapped_cache_max_size, unwrapped_cache_max_age, unwrapped_cache_max_ttl
- *                      (minutes), disable_unwrapped_cache
- *   [auth]             jwt_issuer_uri, jwks_uri, jwt_audience (Cosmian 4's names; one issuer, so a
- *                      list may hold one entry)
- * and p11kms's own: workers, log_level, [db] database (the SQLite file itself) and
- * master_key_file (the master key ring sealing key material at rest), [auth]
- * api_tokens_file, api_tokens (["user:token", …]) and admins (the audit's readers, as --admin), and
+ * kms.toml layout, so a current Cosmian configuration starts p11kms: every key of Cosmian's
+ * ClapConfig is read when it has a meaning here, ignored (and named in one info line) when it
+ * is Cosmian-specific, or refused with a reason when p11kms cannot honour it and running
+ * without it would be weaker than asked; config-keys.ts is the table. p11kms's own keys:
+ * workers, log_level, [db] database (the SQLite file itself) and master_key_file (the master
+ * key ring sealing key material at rest), [auth] api_tokens_file, api_tokens (["user:token", …])
+ * and admins (the audit's readers, as --admin), and
  *   [limits]           max_request_bytes, max_connections, max_concurrent_requests,
  *                      headers_timeout_ms, request_timeout_ms, idle_timeout_ms,
  *                      max_inflight_bytes, max_pbkdf2_iterations, max_rsa_bits
  *
- * Any other key is an error that names it: a misspelt setting must stop the start, not vanish.
- * Relative paths are relative to the file. Precedence (resolveServeOptions): command-line
- * flag, then the environment (KMS_HSM_*, P11KMS_DATA_DIR, P11KMS_MASTER_KEY and the systemd
- * master-key credential), then the file, then the defaults.
+ * A key unknown to both servers is an error that names it: a misspelt setting must stop the
+ * start, not vanish. Relative paths are relative to the file (a relative sqlite_path to
+ * [workspace] root_data_path when that is set, as in Cosmian). Precedence (resolveServeOptions):
+ * command-line flag, then the environment (KMS_HSM_*, P11KMS_DATA_DIR, P11KMS_MASTER_KEY and the
+ * systemd master-key credential), then the file, then the defaults.
  */
 
 import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { flatSettings, hsmInstances, HsmConfigError, type FlatHsmSettings, type InstanceTable } from './hsm/hsm-config';
@@ -36,6 +28,8 @@ import { DEFAULT_HOST, type ServerOptions } from './main';
 import { isPostgresUrl } from './store/open-store';
 import { masterKeySource } from './store/master-key';
 import { DEFAULT_LIMITS } from './limits';
+import { CONFIG_KEYS, isKnownSection, ruleOf } from './config-keys';
+import { VENDOR_ID } from './model/attributes';
 
 export class ServerConfigError extends Error {
   override readonly name = 'ServerConfigError';
@@ -48,23 +42,35 @@ export interface ServerConfigFile {
   flatHsm: FlatHsmSettings;
   /** [[hsm_instances]], with Cosmian's key names translated to hsm-config's. */
   hsmInstances: InstanceTable[];
+  /** The Cosmian-specific keys the file sets that mean nothing here (dotted paths), for one info line. */
+  ignored: string[];
 }
 
 type Table = Record<string, unknown>;
 const isTable = (v: unknown): v is Table => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
 
 const LOG_LEVELS: readonly LogLevel[] = ['silent', 'error', 'warn', 'info', 'debug'];
+/** Cosmian's RUST_LOG levels (logging.rust_log) in p11kms's. */
+const RUST_LOG_LEVELS: Readonly<Record<string, LogLevel>> = { trace: 'debug', debug: 'debug', info: 'info', warn: 'warn', error: 'error', off: 'silent' };
 /** UnwrappedKeyCache's default time to idle (src/hsm/key-cache.ts), which the TTL is checked against. */
 const DEFAULT_CACHE_MAX_AGE_MINUTES = 15;
 const COSMIAN_INSTANCE_KEYS: Readonly<Record<string, string>> = { hsm_model: 'model', hsm_slot: 'slots', hsm_password: 'passwords', hsm_admin: 'admins' };
 
-/** Reads a table key by key and remembers what it read, so whatever is left is unknown. */
+/**
+ * Reads a table key by key and remembers what it read; what is left is classified by
+ * config-keys.ts: ignored (recorded), refused (an error with the reason), or unknown (an error).
+ */
 class Reader {
   private readonly read = new Set<string>();
 
-  constructor(private readonly table: Table, private readonly where: string, private readonly file: string) {}
+  constructor(private readonly table: Table, private readonly where: string, private readonly file: string, private readonly ignored: string[]) {}
 
-  private take(key: string): unknown {
+  /** A section (`[http]`) is a container; its keys are what the table lists. */
+  private take(key: string, section = false): unknown {
+    const path = this.where + key;
+    const rule = CONFIG_KEYS[path];
+    // The table is the one list of keys: a key read here and missing from it is a bug, caught by any test that reads it.
+    if (section ? !isKnownSection(path) : rule?.kind !== 'read' && rule?.kind !== 'own') throw new Error(`config-keys.ts has no read or own rule for ${path}`);
     this.read.add(key);
     return this.table[key];
   }
@@ -91,10 +97,10 @@ class Reader {
     return v;
   }
 
-  /** A path, relative to the file rather than to wherever the server was started. */
-  path(key: string): string | undefined {
+  /** A path, relative to `base` (by default the file's directory) rather than to wherever the server was started. */
+  path(key: string, base = dirname(this.file)): string | undefined {
     const p = this.string(key);
-    return p === undefined || isAbsolute(p) ? p : resolve(dirname(this.file), p);
+    return p === undefined || isAbsolute(p) ? p : resolve(base, p);
   }
 
   /** A list of strings or numbers; a lone value is a list of one (older Cosmian files have hsm_admin = "admin"). */
@@ -113,10 +119,10 @@ class Reader {
   }
 
   sub(key: string): Reader | undefined {
-    const v = this.take(key);
+    const v = this.take(key, true);
     if (v === undefined) return undefined;
     if (!isTable(v)) this.fail(key, 'a table');
-    return new Reader(v, `${this.where}${key}.`, this.file);
+    return new Reader(v, `${this.where}${key}.`, this.file, this.ignored);
   }
 
   tables(key: string): Table[] {
@@ -127,8 +133,21 @@ class Reader {
   }
 
   done(): void {
-    const unknown = Object.keys(this.table).find((k) => !this.read.has(k));
-    if (unknown !== undefined) throw new ServerConfigError(`${this.file}: unknown key ${this.where}${unknown}`);
+    for (const [key, value] of Object.entries(this.table)) {
+      if (this.read.has(key)) continue;
+      const path = this.where + key;
+      const rule = ruleOf(path);
+      if (rule?.kind === 'ignored') {
+        this.ignored.push(path);
+      } else if (rule?.kind === 'refused') {
+        if (!rule.allows(value)) throw new ServerConfigError(`${this.file}: ${path} is not supported: ${rule.why}`);
+        this.ignored.push(path);
+      } else if (rule === undefined && isTable(value) && isKnownSection(path)) {
+        new Reader(value, `${path}.`, this.file, this.ignored).done();
+      } else {
+        throw new ServerConfigError(`${this.file}: unknown key ${path}`);
+      }
+    }
   }
 }
 
@@ -144,6 +163,25 @@ function instanceTable(table: Table, i: number, file: string): InstanceTable {
   return out;
 }
 
+/** Cosmian's jwt_auth_provider entry, "ISSUER,JWKS_URI,AUDIENCE_1,…", with empty fields left out. */
+function identityProvider(entry: string, fail: (what: string) => never): { jwtIssuerUri: string; jwksUri?: string; jwtAudience?: string | string[] } {
+  const [issuer, jwks, ...audiences] = entry.split(',').map((part) => part.trim());
+  if (!issuer) fail('"ISSUER_URI[,JWKS_URI[,AUDIENCE,…]]"');
+  // Several audiences are any-of, as in Cosmian; none leaves the audience unchecked.
+  const given = audiences.filter((a) => a !== '');
+  const audience = given.length > 1 ? given : given[0];
+  return { jwtIssuerUri: issuer, ...(jwks ? { jwksUri: jwks } : {}), ...(audience !== undefined ? { jwtAudience: audience } : {}) };
+}
+
+/** The global level of a RUST_LOG filter ("info,cosmian_kms=debug" is info). */
+function rustLogLevel(filter: string, fail: (what: string) => never): LogLevel | undefined {
+  const global = filter.split(',').map((d) => d.trim()).find((d) => d !== '' && !d.includes('='));
+  if (global === undefined) return undefined;
+  const level = RUST_LOG_LEVELS[global.toLowerCase()];
+  if (!level) fail(`a RUST_LOG filter whose global level is one of ${Object.keys(RUST_LOG_LEVELS).join(', ')}`);
+  return level;
+}
+
 export function parseServerConfig(text: string, file: string): ServerConfigFile {
   let doc: unknown;
   try {
@@ -152,13 +190,17 @@ export function parseServerConfig(text: string, file: string): ServerConfigFile 
     throw new ServerConfigError(`${file}: ${e instanceof Error ? e.message : String(e)}`);
   }
   if (!isTable(doc)) throw new ServerConfigError(`${file}: not a TOML table`);
-  const top = new Reader(doc, '', file);
+  const ignored: string[] = [];
+  const top = new Reader(doc, '', file, ignored);
   const options: Partial<ServerOptions> = {};
   const set = <K extends keyof ServerOptions>(key: K, value: ServerOptions[K] | undefined): void => {
     if (value !== undefined) options[key] = value;
   };
   set('defaultUser', top.string('default_username'));
   set('keyEncryptionKey', top.string('key_encryption_key'));
+  const vendor = top.string('vendor_identification');
+  // Tags are vendor attributes under this one name, and Query tells Cosmian's clients which: it cannot differ from the server's.
+  if (vendor !== undefined && vendor !== VENDOR_ID) top.fail('vendor_identification', `"${VENDOR_ID}", the vendor of this server's tag attributes (KMS_VENDOR_IDENTIFICATION)`);
   set('workers', top.int('workers'));
   const logLevel = top.string('log_level');
   if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel as LogLevel)) top.fail('log_level', LOG_LEVELS.join(', '));
@@ -176,12 +218,13 @@ export function parseServerConfig(text: string, file: string): ServerConfigFile 
   set('port', http?.int('port', 0, 65535));
   const host = http?.string('hostname');
   set('host', host);
+  const authorityCert = http?.path('authority_cert_file');
   http?.done();
 
   const tls = top.sub('tls');
   set('tlsCert', tls?.path('tls_cert_file'));
   set('tlsKey', tls?.path('tls_key_file'));
-  set('clientCa', tls?.path('clients_ca_cert_file'));
+  set('clientCa', tls?.path('clients_ca_cert_file') ?? authorityCert);
   tls?.done();
 
   const socket = top.sub('socket_server');
@@ -190,16 +233,21 @@ export function parseServerConfig(text: string, file: string): ServerConfigFile 
     const port = socket.int('socket_server_port', 0, 65535);
     const socketHost = socket.string('socket_server_hostname');
     // One listening address for both servers (main.ts), so a different one cannot be honoured.
-    if (socketHost !== undefined && socketHost !== (host ?? DEFAULT_HOST)) socket.fail('socket_server_hostname', `[http] hostname (${host ?? DEFAULT_HOST}); p11kms listens on one address`);
+    if (start && socketHost !== undefined && socketHost !== (host ?? DEFAULT_HOST)) socket.fail('socket_server_hostname', `[http] hostname (${host ?? DEFAULT_HOST}); p11kms listens on one address`);
     if (start) set('socketPort', port ?? 5696);
     socket.done();
   }
+
+  const workspace = top.sub('workspace');
+  // Cosmian resolves root_data_path against $HOME and a relative sqlite_path against root_data_path (WorkspaceConfig).
+  const root = workspace?.path('root_data_path', homedir());
+  workspace?.done();
 
   const db = top.sub('db');
   if (db) {
     const type = db.string('database_type');
     if (![undefined, 'sqlite', 'postgresql'].includes(type)) db.fail('database_type', '"sqlite" or "postgresql"');
-    set('dataDir', db.path('sqlite_path'));
+    set('dataDir', db.path('sqlite_path', root));
     const file = db.path('database');
     set('dbPath', file);
     // Cosmian's pair: database_type = "postgresql" with database_url; one without the other is a mistake.
@@ -215,9 +263,26 @@ export function parseServerConfig(text: string, file: string): ServerConfigFile 
     set('disableUnwrappedCache', db.bool('disable_unwrapped_cache'));
     db.done();
   }
+
+  const idp = top.sub('idp_auth');
+  const providers = idp?.list('jwt_auth_provider');
+  if (idp && providers !== undefined) {
+    if (providers.length > 1) idp.fail('jwt_auth_provider', 'one provider: p11kms accepts one identity provider');
+    const only = providers[0];
+    if (only !== undefined) {
+      const provider = identityProvider(only, (what) => idp.fail('jwt_auth_provider', what));
+      set('jwtIssuerUri', provider.jwtIssuerUri);
+      set('jwksUri', provider.jwksUri);
+      set('jwtAudience', provider.jwtAudience);
+    }
+  }
+  idp?.done();
+
   const auth = top.sub('auth');
   if (auth) {
-    set('jwtIssuerUri', auth.single('jwt_issuer_uri'));
+    const issuer = auth.single('jwt_issuer_uri');
+    if (issuer !== undefined && options.jwtIssuerUri !== undefined) auth.fail('jwt_issuer_uri', 'left out with [idp_auth] jwt_auth_provider: one identity provider');
+    set('jwtIssuerUri', issuer);
     set('jwksUri', auth.single('jwks_uri'));
     set('jwtAudience', auth.single('jwt_audience'));
     set('apiTokensFile', auth.path('api_tokens_file'));
@@ -225,6 +290,12 @@ export function parseServerConfig(text: string, file: string): ServerConfigFile 
     set('admins', auth.list('admins'));
     auth.done();
   }
+
+  const logging = top.sub('logging');
+  const rustLog = logging?.string('rust_log');
+  // log_level, p11kms's own, is the more precise of the two.
+  if (logging && rustLog !== undefined && logLevel === undefined) set('logLevel', rustLogLevel(rustLog, (what) => logging.fail('rust_log', what)));
+  logging?.done();
 
   const limits = top.sub('limits');
   if (limits) {
@@ -240,7 +311,7 @@ export function parseServerConfig(text: string, file: string): ServerConfigFile 
     limits.done();
   }
   top.done();
-  return { options, flatHsm, hsmInstances: instances };
+  return { options, flatHsm, hsmInstances: instances, ignored };
 }
 
 export function readServerConfig(file: string): ServerConfigFile {

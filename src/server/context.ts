@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { KmipError } from '../kmip/errors';
+import { COSMIAN_FAILURES, KmipError } from '../kmip/errors';
 import { child, type TtlvNode } from '../kmip/ttlv';
 import type { LocateQuery, ObjectStore, StoredObject } from './store/store';
 import { fromStored, toStored, type ManagedObject } from './model/managed-object';
@@ -229,7 +229,7 @@ export class OperationContext {
       const s = effectiveState(await this.load(uid, 'any'), this.now());
       if (s !== 'Destroyed' && s !== 'Destroyed_Compromised') found.push(uid);
     }
-    if (found.length === 0) throw new KmipError('Item_Not_Found', `none of your objects has the tags ${selector}`);
+    if (found.length === 0) throw COSMIAN_FAILURES.objectNotFound(selector, `none of your objects has the tags ${selector}`);
     if (found.length > 1) throw new KmipError('Invalid_Field', `the tags ${selector} match ${found.length} objects; they must match exactly one`);
     return found[0] as string;
   }
@@ -263,10 +263,10 @@ export class OperationContext {
     const prefetched = this.justResolved;
     this.justResolved = undefined;
     const stored = prefetched?.uid === uid ? prefetched : await this.store.get(uid);
-    if (!stored) throw new KmipError('Item_Not_Found', `object not found for identifier ${uid}`);
+    if (!stored) throw COSMIAN_FAILURES.objectNotFound(uid);
     if (stored.owner !== this.user) {
       const granted = await this.grantedOperations(uid);
-      if (granted.size === 0) throw new KmipError('Item_Not_Found', `object not found for identifier ${uid}`);
+      if (granted.size === 0) throw COSMIAN_FAILURES.objectNotFound(uid);
       if (need !== 'any' && (need === undefined || !granted.has(need))) {
         throw new KmipError('Permission_Denied', `${this.user} may not ${this.operation ?? 'use'} ${uid}: it is owned by another user, who granted ${[...granted].sort().join(', ')}`);
       }

@@ -84,7 +84,7 @@ export class KmipEndpoint {
       return response;
     } catch (e) {
       const err = asKmipError(e);
-      this.log.info('operation failed', { operation: name, user: ctx.user, reason: err.reason, message: err.message });
+      this.log.info('operation failed', { operation: name, user: ctx.user, reason: err.reason, message: err.message, ...(err.detail !== undefined ? { detail: err.detail } : {}) });
       throw err;
     }
   }

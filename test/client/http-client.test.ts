@@ -64,7 +64,7 @@ t.test('typed operations against a real server', async (t) => {
   await t.rejects(client.encrypt(aes, secret), KmipError, 'a revoked key no longer encrypts');
   await client.destroy(aes);
   t.equal((await client.export(aes)).objectType, 'SymmetricKey', 'Export still answers for a destroyed key');
-  await t.rejects(client.get('no-such-uid'), { name: 'KmipError', reason: 'Item_Not_Found' });
+  await t.rejects(client.get('no-such-uid'), { name: 'KmipError', reason: 'Object_Not_Found', message: 'object not found for identifier no-such-uid' });
 });
 
 t.test('batch: several items in one RequestMessage, errors per item', async (t) => {

@@ -214,6 +214,6 @@ t.test('attack: /access/list/../../audit is routed to the audit handler', async 
   t.equal(post.status, 400, 'a POST that would normalise to /kmip/2_1: 400');
   t.same((await client.locate()).length, 1, 'and it created nothing');
   const encodedSlash = await raw(server, 'GET', '/access/list/..%2F..%2Faudit');
-  t.equal(encodedSlash.status, 404, 'an encoded slash is part of the UID, not a separator: Item_Not_Found');
-  t.match(encodedSlash.text, /^Item_Not_Found: /);
+  t.equal(encodedSlash.status, 404, 'an encoded slash is part of the UID, not a separator: Object_Not_Found');
+  t.match(encodedSlash.text, /^Object_Not_Found: /);
 });

@@ -68,8 +68,8 @@ t.test('attack: a JWT with sub "alice" acts as the API-token user alice', async 
 
   for (const [what, impostor] of [['sub alice', jwtAlice], ['verified email alice', jwtAliceByEmail]] as const) {
     t.notOk((await impostor.locate()).includes(uid), `${what}: Locate does not list alice's key`);
-    t.equal(await reasonOf(impostor.get(uid)), 'Item_Not_Found', `${what}: Get of alice's key is Item_Not_Found`);
-    t.equal(await reasonOf(impostor.rest('GET', `/access/list/${uid}`)), 'Item_Not_Found', `${what}: nor can it list the key's grants`);
+    t.equal(await reasonOf(impostor.get(uid)), 'Object_Not_Found', `${what}: Get of alice's key is Object_Not_Found`);
+    t.equal(await reasonOf(impostor.rest('GET', `/access/list/${uid}`)), 'Object_Not_Found', `${what}: nor can it list the key's grants`);
   }
   const mine = await jwtAlice.create({ algorithm: 'AES', length: 128 });
   t.notOk((await alice.locate()).includes(mine), 'and the other way round: API-token alice does not see jwt:alice\'s key');
@@ -97,7 +97,7 @@ t.test('a verified email is the user jwt:<email>: grants, admins and the audit n
 
   await grant(alice, uid, 'jwt:dana@example.com', ['get']);
   t.equal((await dana.get(uid)).bytes?.length, 32, 'a grant to jwt:dana@example.com reaches the token with that verified email');
-  t.equal(await reasonOf(pretender.get(uid)), 'Item_Not_Found', 'an unverified token with the same email does not');
+  t.equal(await reasonOf(pretender.get(uid)), 'Object_Not_Found', 'an unverified token with the same email does not');
 
   const audit = await getAudit(server, danaToken);
   t.equal(audit.status, 200, '--admin jwt:dana@example.com reads the audit');
@@ -119,10 +119,10 @@ t.test('attack: a client certificate with CN "alice" acts as the API-token user 
   t.teardown(() => Promise.all([byToken.close(), byCert.close(), bySocket.close()]));
 
   const tokenKey = await byToken.create({ algorithm: 'AES', length: 256 });
-  t.equal(await reasonOf(byCert.get(tokenKey)), 'Item_Not_Found', "CN alice cannot Get API-token alice's key");
+  t.equal(await reasonOf(byCert.get(tokenKey)), 'Object_Not_Found', "CN alice cannot Get API-token alice's key");
   t.notOk((await byCert.locate()).includes(tokenKey), 'nor list it');
   const certKey = await byCert.create({ algorithm: 'AES', length: 256 });
-  t.equal(await reasonOf(byToken.get(certKey)), 'Item_Not_Found', "API-token alice cannot Get cert:alice's key");
+  t.equal(await reasonOf(byToken.get(certKey)), 'Object_Not_Found', "API-token alice cannot Get cert:alice's key");
   t.ok((await bySocket.locate()).includes(certKey), 'the same certificate on the TLS socket port is the same user, cert:alice');
 
   const audit = (await byCert.rest('GET', '/audit')) as { user: string; operation: string }[];

@@ -123,7 +123,7 @@ t.test('Create or Import with another user\'s UID answers exactly as with a free
     t.equal(await alice.import(`${uid}-imported`, symmetricKeyObject(randomBytes(32))), `${uid}-imported`);
   }
   t.equal(await alice.import(secret + '-2', symmetricKeyObject(randomBytes(32))), secret + '-2');
-  t.equal(await outcome(alice.get('free-uid-never-used')), 'Item_Not_Found');
+  t.equal(await outcome(alice.get('free-uid-never-used')), 'Object_Not_Found');
   // A client cannot name another user's namespace: the separator is refused.
   t.equal(await outcome(alice.create({ algorithm: 'AES', length: 256, uniqueIdentifier: 'x\u001fabc' })), 'Invalid_Attribute_Value');
   // Bob's objects are untouched.

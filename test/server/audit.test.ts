@@ -13,8 +13,8 @@ t.test('every operation is audited, success and failure, and the filters narrow 
   const started = new Date().toISOString();
   const key = await alice.create({ algorithm: 'AES', length: 256 });
   await alice.get(key);
-  t.equal(await outcome(alice.get('no-such-key')), 'Item_Not_Found');
-  t.equal(await outcome(bob.get(key)), 'Item_Not_Found');
+  t.equal(await outcome(alice.get('no-such-key')), 'Object_Not_Found');
+  t.equal(await outcome(bob.get(key)), 'Object_Not_Found');
   await grant(alice, key, 'bob', ['encrypt']);
   await bob.encrypt(key, Buffer.from('hello'));
   const pair = await alice.createKeyPair({ algorithm: 'EC', curve: 'P256' });
@@ -22,8 +22,8 @@ t.test('every operation is audited, success and failure, and the filters narrow 
   const all = await audit(alice);
   t.same(all.slice(0, 6).map((e) => [e.user, e.operation, e.result, e.uids]).reverse(), [
     ['alice', 'Get', 'Success', [key]],
-    ['alice', 'Get', 'Item_Not_Found', ['no-such-key']],
-    ['bob', 'Get', 'Item_Not_Found', [key]],
+    ['alice', 'Get', 'Object_Not_Found', ['no-such-key']],
+    ['bob', 'Get', 'Object_Not_Found', [key]],
     ['alice', 'Grant', 'Success', [key]],
     ['bob', 'Encrypt', 'Success', [key]],
     ['alice', 'CreateKeyPair', 'Success', [pair.privateKeyId, pair.publicKeyId]],

@@ -92,8 +92,9 @@ database = "data/kms.sqlite"
 t.test('unknown keys and wrong types are errors naming the key', async (t) => {
   t.throws(() => parse('hsm_slots = [1]'), { name: 'ServerConfigError', message: `${FILE}: unknown key hsm_slots` });
   t.throws(() => parse('[db]\nunwrapped_cache_maxage = 5'), { message: /unknown key db\.unwrapped_cache_maxage/ });
-  t.throws(() => parse('[http]\nport = 9998\ncors_allowed_origins = []'), { message: /unknown key http\.cors_allowed_origins/ });
-  t.throws(() => parse('[logging]\nrust_log = "info"'), { message: /unknown key logging/ });
+  t.throws(() => parse('[http]\nport = 9998\ncors_origins = []'), { message: /unknown key http\.cors_origins/ });
+  t.throws(() => parse('[loging]\nrust_log = "info"'), { message: /unknown key loging/ });
+  t.throws(() => parse('[logging]\nrust_level = "info"'), { message: /unknown key logging\.rust_level/ });
   t.throws(() => parse('[[hsm_instances]]\nhsm_model = "softhsm2"\nhsm_slot = [1]\nhsm_password = ["x"]\nhsm_pin = "x"'), { message: /kms\.toml: hsm_instances\[0\]: unknown key hsm_pin/ });
   t.throws(() => parse('[[hsm_instances]]\nhsm_model = "softhsm2"\nmodel = "utimaco"\nslots = [1]\npasswords = ["x"]'), { message: /sets model twice/ });
   t.throws(() => parse('[[hsm_instances]]\nmodel = "softhsm2"\nslots = [1, 2]\npasswords = ["x"]'), { message: /2 slot\(s\) but 1 password/ });
@@ -101,7 +102,8 @@ t.test('unknown keys and wrong types are errors naming the key', async (t) => {
   t.throws(() => parse('[db]\ndisable_unwrapped_cache = "yes"'), { message: /db\.disable_unwrapped_cache must be true or false/ });
   t.throws(() => parse('[db]\ndatabase_type = "redis-findex"'), { message: /database_type must be "sqlite" or "postgresql"/ });
   t.throws(() => parse('log_level = "loud"'), { message: /log_level must be silent, error/ });
-  t.throws(() => parse('[socket_server]\nsocket_server_hostname = "0.0.0.0"'), { message: /one address/ });
+  t.throws(() => parse('[socket_server]\nsocket_server_start = true\nsocket_server_hostname = "0.0.0.0"'), { message: /one address/ });
+  t.same(parse('[socket_server]\nsocket_server_hostname = "0.0.0.0"').options, {}, 'a socket server that does not start listens nowhere, so any hostname will do');
   t.throws(() => parse('port = '), { name: 'ServerConfigError', message: /^\/etc\/p11kms\/kms\.toml: / }, 'TOML syntax errors name the file');
   t.throws(() => readServerConfig('/nonexistent/kms.toml'), { message: /cannot read server config \/nonexistent\/kms\.toml/ });
 });
@@ -197,4 +199,52 @@ t.test('[db] master_key_file: relative to the file; the flag and the environment
   t.equal(resolveServeOptions({ env: { P11KMS_MASTER_KEY: 'k' }, file }).masterKeyFile, undefined, 'P11KMS_MASTER_KEY beats master_key_file');
   t.equal(resolveServeOptions({ env: { P11KMS_MASTER_KEY: 'k' }, file, flags: { masterKeyFile: '/flag/key' } }).masterKeyFile, '/flag/key', 'the flag beats P11KMS_MASTER_KEY');
   t.throws(() => parse('[db]\nmaster_key_file = 1\n'), { message: `${FILE}: db.master_key_file must be a string` });
+});
+
+t.test("Cosmian's current keys: read, ignored (and listed), or refused with a reason (config-keys.ts)", async (t) => {
+  const ignoredOnly = parse(`
+kms_public_url = "https://kms.example.com"
+ms_dke_service_url = "https://kms.example.com/ms_dke"
+privileged_users = []
+[http]
+rate_limit_per_second = 100
+cors_allowed_origins = ["http://127.0.0.1:5173"]
+[logging]
+otlp = "http://localhost:4317"
+[ui_config]
+ui_index_html_folder = "/usr/local/cosmian/ui/dist"
+[ui_config.ui_oidc_auth]
+ui_oidc_client_id = "id"
+[kmip.allowlists]
+algorithms = ["AES"]
+[notifications.smtp]
+port = 0
+`);
+  t.same(ignoredOnly.options, {}, 'nothing of it changes the server');
+  t.same(ignoredOnly.ignored.sort(), ['http.cors_allowed_origins', 'http.rate_limit_per_second', 'kmip.allowlists', 'kms_public_url', 'logging.otlp', 'ms_dke_service_url', 'notifications', 'privileged_users', 'ui_config'].sort(), 'each one named, a whole section once');
+  t.throws(() => parse('privileged_users = ["alice"]'), { message: /privileged_users is not supported: p11kms has no privileged users/ });
+  t.throws(() => parse('force_default_username = true'), { message: /force_default_username is not supported/ });
+  t.throws(() => parse('[http]\napi_token_id = "uid"'), { message: /http\.api_token_id is not supported: .*api_tokens/ });
+  t.throws(() => parse('[tls]\ntls_p12_file = "kms.p12"'), { message: /tls\.tls_p12_file is not supported: p11kms reads PEM files/ });
+  t.throws(() => parse('[kmip]\npolicy_id = "DEFAULT"'), { message: /kmip\.policy_id is not supported: p11kms has no KMIP algorithm policy/ });
+  t.throws(() => parse('[auth_verifier]\nauth_verifier_url = "https://auth.example.com"'), { message: /auth_verifier\.auth_verifier_url is not supported/ });
+  t.throws(() => parse('vendor_identification = "acme"'), { message: /vendor_identification must be "cosmian"/ });
+  t.same(parse('vendor_identification = "cosmian"').options, {}, 'the vendor this server uses is accepted');
+});
+
+t.test('[idp_auth] jwt_auth_provider, [logging] rust_log, [workspace] root_data_path and Cosmian 4\'s authority_cert_file are read', async (t) => {
+  t.same(parse('[idp_auth]\njwt_auth_provider = ["https://idp.example.com,https://idp.example.com/jwks,aud1"]').options,
+    { jwtIssuerUri: 'https://idp.example.com', jwksUri: 'https://idp.example.com/jwks', jwtAudience: 'aud1' });
+  t.same(parse('[idp_auth]\njwt_auth_provider = ["https://auth0.example.com,,my-app"]').options, { jwtIssuerUri: 'https://auth0.example.com', jwtAudience: 'my-app' }, 'an empty JWKS field leaves the default');
+  t.same(parse('[idp_auth]\njwt_auth_provider = ["https://keycloak.example.com/auth/realms/myrealm,,"]').options, { jwtIssuerUri: 'https://keycloak.example.com/auth/realms/myrealm' }, 'no audience: unchecked');
+  t.throws(() => parse('[idp_auth]\njwt_auth_provider = ["https://a,,x", "https://b,,y"]'), { message: /jwt_auth_provider must be one provider/ });
+  t.throws(() => parse('[idp_auth]\njwt_auth_provider = ["https://a,,x"]\n[auth]\njwt_issuer_uri = "https://b"'), { message: /one identity provider/ });
+  t.equal(parse('[logging]\nrust_log = "info,cosmian_kms=debug"').options.logLevel, 'info', 'the global level of the filter');
+  t.equal(parse('[logging]\nrust_log = "trace"').options.logLevel, 'debug');
+  t.equal(parse('[logging]\nrust_log = "off"').options.logLevel, 'silent');
+  t.equal(parse('log_level = "warn"\n[logging]\nrust_log = "debug"').options.logLevel, 'warn', 'log_level, p11kms\'s own, wins');
+  t.throws(() => parse('[logging]\nrust_log = "loud"'), { message: /logging\.rust_log must be a RUST_LOG filter/ });
+  t.equal(parse('[workspace]\nroot_data_path = "/srv/kms"\n[db]\nsqlite_path = "sqlite-data"').options.dataDir, '/srv/kms/sqlite-data', 'a relative sqlite_path is in root_data_path');
+  t.equal(parse('[db]\nsqlite_path = "sqlite-data"').options.dataDir, '/etc/p11kms/sqlite-data', 'without it, beside the file');
+  t.equal(parse('[http]\nauthority_cert_file = "ca.pem"').options.clientCa, '/etc/p11kms/ca.pem');
 });

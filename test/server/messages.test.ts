@@ -13,7 +13,7 @@ t.test('several BatchItems in one RequestMessage, with the ID placeholder', asyn
   const missing = T.struct('Get', [T.text('UniqueIdentifier', 'does-not-exist')]);
   const stop = await client.batch([missing, create]);
   t.equal(stop[0]?.ok, false, 'the failed item carries its error');
-  if (stop[0] && !stop[0].ok) t.equal(stop[0].error.reason, 'Item_Not_Found');
+  if (stop[0] && !stop[0].ok) t.equal(stop[0].error.reason, 'Object_Not_Found', 'as Cosmian: object not found for identifier');
   const cont = await client.batch([missing, create], { continueOnError: true });
   t.equal(cont.length, 2);
   t.equal(cont[1]?.ok, true, 'with Continue the next item still runs');
@@ -24,7 +24,7 @@ t.test('several BatchItems in one RequestMessage, with the ID placeholder', asyn
   ] }));
   t.equal(raw.status, 200, 'a failed item inside a message is still HTTP 200');
   t.match(raw.text, /"ResultStatus","type":"Enumeration","value":"OperationFailed"/);
-  t.match(raw.text, /"ResultReason","type":"Enumeration","value":"Item_Not_Found"/);
+  t.match(raw.text, /"ResultReason","type":"Enumeration","value":"Object_Not_Found"/);
   t.notMatch(raw.text, /"tag":"ResponseHeader","type"/, 'Structures carry no type, as Cosmian writes them');
 });
 

@@ -59,7 +59,7 @@ t.test('reads, writes, Locate order and filters, grants, audit', { skip }, async
   await store.insert(object('b', 5, { tags: ['x'], wrappingKey: 'hsm::1::kek' }));
   await store.insert(object('a', 9, { objectType: 'PrivateKey', state: 'PreActive' }));
   t.equal(await reasonOf(store.insert(object('a', 1))), 'Object_Already_Exists');
-  t.equal(await reasonOf(store.update(object('nope', 1))), 'Item_Not_Found');
+  t.equal(await reasonOf(store.update(object('nope', 1))), 'Object_Not_Found');
   t.same(await store.locate({}), ['c', 'b', 'a']);
   t.same(await store.locate({ tags: ['x'] }), ['c', 'b']);
   t.same(await store.locate({ tags: ['x', 'y'] }), ['c'], 'every tag asked for');
@@ -77,7 +77,7 @@ t.test('reads, writes, Locate order and filters, grants, audit', { skip }, async
 
   await store.grant('b', 'alice', ['encrypt', 'get']);
   await store.grant('b', 'alice', ['get']);
-  t.equal(await reasonOf(store.grant('missing', 'alice', ['get'])), 'Item_Not_Found');
+  t.equal(await reasonOf(store.grant('missing', 'alice', ['get'])), 'Object_Not_Found');
   t.same((await store.grantsOf('b')).map((g) => g.operation).sort(), ['encrypt', 'get']);
   await store.revoke('b', 'alice', ['encrypt', 'never-granted']);
   t.same(await store.grantedTo('alice'), [{ uid: 'b', user: 'alice', operation: 'get' }]);

@@ -64,3 +64,56 @@ export function servedCount(logPath: string, operation: string): number {
   }
   return text.split('\n').filter((l) => l.includes('"msg":"operation"') && l.includes(`"operation":"${operation}"`)).length;
 }
+
+export interface ConfiguredServe {
+  /** Everything the process wrote to stderr (its JSON log lines and any error). */
+  stderr(): string;
+  /** Resolves with the exit code once the process ended (a refused configuration ends it). */
+  exited: Promise<number | null>;
+  /** Resolves true once `url`/version answers, false if the process ended first or 15 s passed. */
+  ready(url: string): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+/**
+ * `p11kms --config FILE serve --workers 0`, the way an operator starts it from a kms.toml:
+ * nothing but the file (and `env`) configures it. Stopped (its process group) in teardown.
+ */
+export function serveWithConfig(t: { teardown(fn: () => unknown): void }, configPath: string, env: Record<string, string> = {}): ConfiguredServe {
+  let err = '';
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js'), '--config', configPath, 'serve', '--workers', '0'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '', ...env },
+    detached: true,
+  });
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let done = false;
+  void exited.then(() => (done = true));
+  const stop = async (): Promise<void> => {
+    if (done || child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      return;
+    }
+    await exited;
+  };
+  t.teardown(stop);
+  return {
+    stderr: () => err,
+    exited,
+    async ready(url) {
+      for (let i = 0; i < 150 && !done; i++) {
+        try {
+          if ((await fetch(`${url}/version`)).ok) return true;
+        } catch {
+          // not listening yet
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return false;
+    },
+    stop,
+  };
+}

@@ -63,16 +63,24 @@ export function registerServe(program: Command, rt: Runtime): void {
       // --config is the program's option (commander gives it to the program even after `serve`); here it names the server's file.
       const configPath = program.opts<GlobalOptions>().config ?? io.env['P11KMS_SERVER_CONF'];
       let opts: ServerOptions;
+      let ignored: string[] = [];
       try {
+        const file = configPath ? readServerConfig(configPath) : undefined;
+        ignored = file?.ignored ?? [];
         opts = resolveServeOptions({
           flags: { ...rest, dbPath: db, apiTokens: apiToken, admins: admin, unwrappedCacheMaxAgeMinutes: unwrappedCacheMaxAge, unwrappedCacheMaxTtlMinutes: unwrappedCacheMaxTtl },
           hsmFlags: flatFromFlags({ hsmModel, hsmSlot, hsmPassword, hsmAdmin }),
           env: io.env,
-          ...(configPath ? { file: readServerConfig(configPath) } : {}),
+          ...(file ? { file } : {}),
         });
       } catch (e) {
         if (e instanceof ServerConfigError || e instanceof HsmConfigError) throw new UsageError(e.message);
         throw e;
+      }
+      if (ignored.length > 0) {
+        const { createLogger } = await import('../../server/logger');
+        // One line, so a Cosmian kms.toml starts here and says which of its settings do nothing (config-keys.ts).
+        createLogger(opts.logLevel ?? 'info').info('config: Cosmian settings without a meaning in p11kms are ignored', { file: configPath, ignored: ignored.join(', ') });
       }
       const instances = opts.hsm?.length ?? 0;
       out.note(`p11kms serve on ${opts.host ?? server.DEFAULT_HOST}:${opts.port ?? server.DEFAULT_PORT}${instances ? ` with ${instances} HSM instance(s)` : ''}`);

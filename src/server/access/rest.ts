@@ -114,6 +114,6 @@ function ok(json: unknown): RestAnswer {
 /** REST statuses for the failures a REST client tells apart; the body stays "Reason: message". */
 function withStatus(e: unknown): unknown {
   if (!(e instanceof KmipError) || e.httpStatus !== 422) return e;
-  const status = e.reason === 'Permission_Denied' ? 403 : e.reason === 'Item_Not_Found' ? 404 : e.reason === 'Invalid_Message' ? 400 : 422;
+  const status = e.reason === 'Permission_Denied' ? 403 : e.reason === 'Item_Not_Found' || e.reason === 'Object_Not_Found' ? 404 : e.reason === 'Invalid_Message' ? 400 : 422;
   return status === 422 ? e : new KmipError(e.reason, e.message, status);
 }

@@ -7,8 +7,8 @@ export interface JwtSettings {
   issuerUri: string;
   /** Where the signing keys are; by default the issuer's OIDC discovery document says, else <issuer>/.well-known/jwks.json. */
   jwksUri?: string;
-  /** The `aud` every token must carry; unchecked when not set. */
-  audience?: string;
+  /** The `aud` every token must carry (one of them, when several: Cosmian's any-of); unchecked when not set. */
+  audience?: string | string[];
 }
 
 /** Public-key algorithms only: a JWKS holds public keys, and "none" or HMAC must never pass. */

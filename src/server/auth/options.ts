@@ -11,7 +11,8 @@ export interface AuthOptions {
   apiTokenDigests?: string[];
   jwtIssuerUri?: string;
   jwksUri?: string;
-  jwtAudience?: string;
+  /** One audience, or several of which a token must carry one (Cosmian's jwt_auth_provider any-of). */
+  jwtAudience?: string | string[];
 }
 
 /** The authenticator's settings; `clientCertificates` when the HTTPS server asks for certificates (--client-ca). */

@@ -1,4 +1,4 @@
-import { KmipError } from '../../kmip/errors';
+import { COSMIAN_FAILURES, KmipError } from '../../kmip/errors';
 import { T } from '../../kmip/ttlv';
 import { dateAttr, withAttr } from './attributes';
 import type { ManagedObject, State } from './managed-object';
@@ -73,7 +73,7 @@ export function revoke(o: ManagedObject, compromised: boolean, now: number, comp
 export function destroy(o: ManagedObject, now: number): ManagedObject {
   const s = effectiveState(o, now);
   if (s === 'Active') {
-    throw new KmipError('Wrong_Key_Lifecycle_State', `object ${o.uid} is Active; revoke it before destroying it`);
+    throw COSMIAN_FAILURES.activeNotDestroyable(o.uid);
   }
   if (s === 'Destroyed' || s === 'Destroyed_Compromised') return o;
   const state: State = s === 'Compromised' ? 'Destroyed_Compromised' : 'Destroyed';

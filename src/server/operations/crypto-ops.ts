@@ -1,4 +1,4 @@
-import { KmipError } from '../../kmip/errors';
+import { COSMIAN_FAILURES, KmipError, NO_VALID_KEY_REASONS } from '../../kmip/errors';
 import { T, type TtlvStructure } from '../../kmip/ttlv';
 import type { OperationContext } from '../context';
 import { textAttr } from '../model/attributes';
@@ -40,14 +40,25 @@ function symmetricRequest(p: TtlvStructure, o: ManagedObject, params: CryptoPara
   };
 }
 
-/** The common start of every cryptographic operation: the key, in a state and with a usage mask that allow it. */
+/**
+ * The common start of every cryptographic operation: the key, in a state and with a usage mask
+ * that allow it. As in Cosmian, a key that is missing, in the wrong state or whose usage mask
+ * forbids the operation is one answer, "no valid key" (COSMIAN_FAILURES.noValidKey); why it was
+ * refused goes to the log.
+ */
 async function usableKey(p: TtlvStructure, ctx: OperationContext, usage: Usage, operation: string, mask: number, resolved?: string): Promise<{ uid: string; o: ManagedObject }> {
   rejectStreaming(p);
-  const uid = resolved ?? await ctx.resolveUid(p);
-  const o = await ctx.load(uid);
-  requireUsableState(o, usage, ctx.now());
-  requireUsage(o, operation, mask);
-  return { uid, o };
+  try {
+    const uid = resolved ?? await ctx.resolveUid(p);
+    const o = await ctx.load(uid);
+    requireUsableState(o, usage, ctx.now());
+    requireUsage(o, operation, mask);
+    return { uid, o };
+  } catch (e) {
+    if (!(e instanceof KmipError && NO_VALID_KEY_REASONS.has(e.reason))) throw e;
+    const asked = read.text(p, 'UniqueIdentifier') ?? ctx.idPlaceholder ?? '';
+    throw COSMIAN_FAILURES.noValidKey(operation, asked, e.detail ?? e.message);
+  }
 }
 
 /**
@@ -82,7 +93,8 @@ function isSymmetric(o: ManagedObject): boolean {
 export async function encrypt(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
   const { uid, o } = await usableKey(p, ctx, 'protect', 'Encrypt', USAGE.Encrypt | USAGE.WrapKey);
   const params = readCryptoParams(p);
-  const data = required(read.bytes(p, 'Data'), 'Data');
+  const data = read.bytes(p, 'Data');
+  if (data === undefined) throw COSMIAN_FAILURES.missingData('Encrypt', 'data to encrypt');
   if (isSymmetric(o)) {
     const out = await symmetricEncryptAsync(symmetricRequest(p, o, params, data));
     return T.struct('EncryptResponse', [

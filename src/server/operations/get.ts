@@ -1,5 +1,5 @@
 import { createPrivateKey } from 'node:crypto';
-import { KmipError } from '../../kmip/errors';
+import { COSMIAN_FAILURES, KmipError } from '../../kmip/errors';
 import { T, child, type TtlvNode, type TtlvStructure } from '../../kmip/ttlv';
 import type { OperationContext } from '../context';
 import { getAttr, linkedId, textAttr } from '../model/attributes';
@@ -167,7 +167,7 @@ async function getOrExport(p: TtlvStructure, ctx: OperationContext, exporting: b
   const head = [T.enum('ObjectType', o.objectType), T.text('UniqueIdentifier', uid)];
   const response = exporting ? 'ExportResponse' : 'GetResponse';
   if (destroyed) {
-    if (!exporting) throw new KmipError('Object_Destroyed', `object ${uid} is destroyed`);
+    if (!exporting) throw COSMIAN_FAILURES.objectDestroyed(`object ${uid} is destroyed`);
     return T.struct(response, [...head, T.struct('Attributes', fullAttributes(o))]);
   }
   // A key stored wrapped by an HSM key leaves as stored (iv‖ct‖tag with KeyWrappingData naming the HSM key),

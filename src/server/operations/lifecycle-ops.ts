@@ -64,7 +64,7 @@ async function withLinkedKeys(ctx: OperationContext, uid: string): Promise<Manag
     try {
       linked.push(await ctx.load(l.uid));
     } catch (e) {
-      if (!(e instanceof KmipError && e.reason === 'Item_Not_Found')) throw e;
+      if (!(e instanceof KmipError && e.reason === 'Object_Not_Found')) throw e;
     }
   }
   return [o, ...linked];

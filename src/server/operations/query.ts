@@ -2,6 +2,7 @@ import { T, type TtlvStructure } from '../../kmip/ttlv';
 import type { OperationContext } from '../context';
 import { SUPPORTED_OPERATIONS } from './registry';
 import { SERVER_VERSION } from '../version';
+import { VENDOR_ID } from '../model/attributes';
 
 const OBJECT_TYPES = ['SymmetricKey', 'PrivateKey', 'PublicKey', 'Certificate', 'SecretData'];
 
@@ -15,7 +16,10 @@ export async function query(p: TtlvStructure, _ctx: OperationContext): Promise<T
   if (all || functions.has('QueryOperations')) out.push(...SUPPORTED_OPERATIONS.map((op) => T.enum('Operation', op)));
   if (all || functions.has('QueryObjects')) out.push(...OBJECT_TYPES.map((t) => T.enum('ObjectType', t)));
   if (all || functions.has('QueryServerInformation')) {
-    out.push(T.text('VendorIdentification', `p11kms ${SERVER_VERSION} (Cosmian KMS compatible)`));
+    // Cosmian's clients take VendorIdentification as the vendor of the tag attributes they then
+    // send (crate/clients/pkcs11 query_vendor_id, falling back to VENDOR_ID_COSMIAN "cosmian"),
+    // so it is exactly the vendor this server reads tags under. Who we are is ServerInformation's.
+    out.push(T.text('VendorIdentification', VENDOR_ID));
     out.push(T.struct('ServerInformation', [T.text('ServerName', 'p11kms'), T.text('ServerVersion', SERVER_VERSION)]));
   }
   return T.struct('QueryResponse', out);

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { KmipError } from '../../kmip/errors';
+import { COSMIAN_FAILURES, KmipError } from '../../kmip/errors';
 import { StaleObjectError, type AuditQuery, type AuditRecord, type Grant, type LocateQuery, type RawObjectStore, type StoredMaterial, type StoredObject, type StoredObjectWrite } from './store';
 import { PG_MIGRATION_LOCK, PG_MIGRATIONS, PG_SCHEMA_VERSION, PG_VERSION_TABLE } from './postgres-schema';
 
@@ -86,7 +86,7 @@ export class PostgresStore implements RawObjectStore {
       : await this.pool.query({ name: 'update-object-if-unchanged', text: `${UPDATE_OBJECT} AND attributes=$13`, values: [...values, obj.ifAttributesJson] });
     if (r.rowCount === 0) {
       if (obj.ifAttributesJson !== undefined && (await this.exists(obj.uid))) throw new StaleObjectError(obj.uid);
-      throw new KmipError('Item_Not_Found', `object not found for identifier ${obj.uid}`);
+      throw COSMIAN_FAILURES.objectNotFound(obj.uid);
     }
   }
 
@@ -148,7 +148,7 @@ export class PostgresStore implements RawObjectStore {
         [uid, user, operations],
       );
     } catch (e) {
-      if (pgCode(e) === '23503') throw new KmipError('Item_Not_Found', `object not found for identifier ${uid}`);
+      if (pgCode(e) === '23503') throw COSMIAN_FAILURES.objectNotFound(uid);
       throw e;
     }
   }

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { KmipError } from '../../kmip/errors';
+import { COSMIAN_FAILURES, KmipError } from '../../kmip/errors';
 import { prepareDatabaseFile, tightenDatabaseFiles } from './file-modes';
 import { StaleObjectError, type AuditQuery, type AuditRecord, type Grant, type LocateQuery, type RawObjectStore, type StoredMaterial, type StoredObject, type StoredObjectWrite } from './store';
 import { MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema';
@@ -191,7 +191,7 @@ export class SqliteStore implements RawObjectStore {
         : this.stmt.updateIfUnchanged.run({ ...this.toRow(obj), if_attributes: obj.ifAttributesJson });
       if (r.changes === 0) {
         if (obj.ifAttributesJson !== undefined && this.stmt.exists.get(obj.uid) !== undefined) throw new StaleObjectError(obj.uid);
-        throw new KmipError('Item_Not_Found', `object not found for identifier ${obj.uid}`);
+        throw COSMIAN_FAILURES.objectNotFound(obj.uid);
       }
       this.writeIndexes(obj);
     });
