@@ -8,8 +8,10 @@ import type { TtlvNode } from './ttlv';
  * table of the nearest older result reason for each reason that a version lacks.
  *
  * Sources: the ResultReason and enumeration tables of the KMIP 1.0–1.4 specifications
- * (§9.1.3.2.x), KMIP 2.0 and 2.1 (§11); PyKMIP 0.10's kmip/core/enums.py marks the same
- * versions. PyKMIP's own server answers Get of a destroyed object with Item Not Found and a
+ * (§9.1.3.2.x), KMIP 2.0 and 2.1 (§11). KMIP 1.0's ResultReason already has the namespace,
+ * key format and compression reasons (1.0 §6.10); 1.1 brought Encoding Option with its
+ * error and Re-key Key Pair; 1.2 Attestation and Key Value Present with their errors.
+ * PyKMIP 0.10's kmip/core/enums.py marks only 1.x against 2.0. PyKMIP's own server answers Get of a destroyed object with Item Not Found and a
  * wrong lifecycle state with Permission Denied (kmip/services/server/engine.py), as the 1.x
  * error-handling tables do (KMIP 1.4 §11).
  */
@@ -33,9 +35,8 @@ function since(spec: string): SinceTable {
 }
 
 const SINCE: Partial<Record<EnumType, SinceTable>> = {
-  ResultReason: since(`1.1: Application_Namespace_Not_Supported Key_Format_Type_Not_Supported Key_Compression_Type_Not_Supported;
-    1.2: Encoding_Option_Error;
-    1.3: Key_Value_Not_Present Attestation_Required Attestation_Failed;
+  ResultReason: since(`1.1: Encoding_Option_Error;
+    1.2: Key_Value_Not_Present Attestation_Required Attestation_Failed;
     1.4: Sensitive Not_Extractable Object_Already_Exists;
     2.0: Invalid_Ticket Usage_Limit_Exceeded Numeric_Range Invalid_Data_Type Read_Only_Attribute Multi_Valued_Attribute
       Unsupported_Attribute Attribute_Instance_Not_Found Attribute_Not_Found Attribute_Read_Only Attribute_Single_Valued
@@ -49,7 +50,7 @@ const SINCE: Partial<Record<EnumType, SinceTable>> = {
     2.1: PKCS_11_Codec_Error PKCS_11_Invalid_Function PKCS_11_Invalid_Interface Private_Protection_Storage_Unavailable
       Public_Protection_Storage_Unavailable Unknown_Object_Group Constraint_Violation Duplicate_Process_Request`),
   ObjectType: since('1.2: PGPKey; 2.0: CertificateRequest'),
-  Operation: since(`1.1: DiscoverVersions;
+  Operation: since(`1.1: DiscoverVersions ReKeyKeyPair;
     1.2: Encrypt Decrypt Sign SignatureVerify MAC MACVerify RNGRetrieve RNGSeed Hash CreateSplitKey JoinSplitKey;
     1.4: Import Export;
     2.0: Log Login Logout DelegatedLogin AdjustAttribute SetAttribute SetEndpointRole PKCS11 Interop ReProvision

@@ -91,10 +91,8 @@ async function renderObject(ctx: OperationContext, o: ManagedObject, format: str
   if (!o.material) throw new KmipError('Key_Value_Not_Present', `object ${o.uid} has no key material (${o.state})`);
   const algorithm = getAttr(o.attributes, 'CryptographicAlgorithm');
   const length = getAttr(o.attributes, 'CryptographicLength');
-  // KeyValue carries an Attributes structure from KMIP 2.1 on (Cosmian); a 2.0 client (PyKMIP) reads
-  // only KeyMaterial there and rejects the rest, and 1.x responses drop it anyway (kmip1.ts).
-  const modern = ctx.protocolMajor > 2 || (ctx.protocolMajor === 2 && ctx.protocolMinor >= 1);
-  const attrs = modern ? [...fullAttributes(o), ...(userTags(o).length ? [tagsAttribute(userTags(o))] : [])] : undefined;
+  // KeyValue carries an Attributes structure (KMIP 2.1, Cosmian); 1.x and 2.0 answers drop it (kmip1.ts).
+  const attrs = [...fullAttributes(o), ...(userTags(o).length ? [tagsAttribute(userTags(o))] : [])];
   const finish = async (fmt: string, material: TtlvNode, canonical: Buffer): Promise<TtlvStructure> => {
     if (!wrapping) return keyBlock(fmt, material, attrs, algorithm, length);
     if (wrapping.encoding === 'NoEncoding') {
