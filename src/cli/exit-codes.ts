@@ -4,6 +4,7 @@
  * - 0 OK: the command did what was asked (a locate that finds nothing is still OK).
  * - 1 NEGATIVE: the answer is "no": a signature did not verify, or the object named does
  *   not exist (Item_Not_Found / Object_Not_Found), so `p11kms get UID` can test existence.
+ *   A crypto operation's "no valid key" (a missing key, or one it may not use) is 4.
  * - 2 USAGE: bad arguments or options, unreadable configuration; nothing was sent.
  * - 3 UNREACHABLE: the server could not be reached or did not answer in time.
  * - 4 KMIP_ERROR: the server refused the operation; "Reason: message" is printed on stderr.
