@@ -97,7 +97,7 @@ t.test('cloudproof_js 9.x: create with tags, get, locate by tags, revoke, destro
   await alice.destroySymmetricKey(uid);
   t.equal((await check.getAttributes(uid, ['State'])).attributes['State'], 'Destroyed', 'Destroy destroys it');
   t.match(await failure(alice.retrieveSymmetricKey(uid)), /^KMIP request failed \(Get\): Object_Destroyed: /, 'Get after Destroy: the client surfaces the server\'s "Reason: message"');
-  t.match(await failure(alice.retrieveSymmetricKey('no-such-key')), /^KMIP request failed \(Get\): Item_Not_Found: /, 'an unknown UID: Item_Not_Found');
+  t.match(await failure(alice.retrieveSymmetricKey('no-such-key')), /^KMIP request failed \(Get\): Object_Not_Found: object not found for identifier no-such-key$/, 'an unknown UID: Object_Not_Found, as today\'s Cosmian answers');
 });
 
 t.test('cloudproof_js 9.x: import a symmetric key and a ChaCha20 key', async (t) => {
@@ -161,7 +161,7 @@ t.test('cloudproof_js 9.x: a key wrapped by another on Get', async (t) => {
 t.test('cloudproof_js 9.x: grants with its 4.x access calls, and the Bearer token', async (t) => {
   const { server, alice, bob } = await users(t);
   const uid = await alice.createSymmetricKey(SymmetricKeyAlgorithm.AES, 256);
-  t.match(await failure(bob.retrieveSymmetricKey(uid)), /^KMIP request failed \(Get\): Item_Not_Found: /, 'bob cannot see alice\'s key');
+  t.match(await failure(bob.retrieveSymmetricKey(uid)), /^KMIP request failed \(Get\): Object_Not_Found: /, 'bob cannot see alice\'s key');
   t.equal((await alice.grantAccess(uid, 'bob', KMIPOperations.get)).status, 200, 'grantAccess (one operation_type) is accepted');
   t.same(JSON.parse(await (await alice.listAccess(uid)).text()), [{ user_id: 'bob', operations: ['get'] }], 'listAccess shows it');
   t.same(Buffer.from((await bob.retrieveSymmetricKey(uid)).bytes()), Buffer.from((await alice.retrieveSymmetricKey(uid)).bytes()), 'bob gets the key');
@@ -170,7 +170,7 @@ t.test('cloudproof_js 9.x: grants with its 4.x access calls, and the Bearer toke
   const owned = JSON.parse(await (await alice.listOwnedObjects()).text()) as Array<{ object_id: string }>;
   t.same(owned.map((o) => o.object_id), [uid], 'listOwnedObjects');
   t.equal((await alice.revokeAccess(uid, 'bob', KMIPOperations.get)).status, 200, 'revokeAccess');
-  t.match(await failure(bob.retrieveSymmetricKey(uid)), /^KMIP request failed \(Get\): Item_Not_Found: /, 'bob has lost it');
+  t.match(await failure(bob.retrieveSymmetricKey(uid)), /^KMIP request failed \(Get\): Object_Not_Found: /, 'bob has lost it');
   const stranger = new KmsClient(server.url, 'not-a-token');
   t.match(await failure(stranger.retrieveSymmetricKey(uid)), /^KMIP request failed \(Get\): /, 'a wrong token is refused');
 });

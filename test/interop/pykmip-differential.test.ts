@@ -51,6 +51,12 @@ const KNOWN_DIFFERENCES: Readonly<Record<string, KnownDifference>> = {
     reason: 'KMIP 2.0 has Wrong Key Lifecycle State (0x43), the reason Cosmian gives for a wrong state; PyKMIP answers ' +
       'Permission Denied in every version (1.x clients get Permission Denied from p11kms too, src/kmip/versions.ts)',
   }])),
+  get_unknown: {
+    versions: ['2.0'],
+    reason: 'KMIP 2.0 has Object Not Found (0x37), which Cosmian answers for a missing object ' +
+      '(crate/server/src/core/retrieve_object_utils.rs); PyKMIP answers Item Not Found in every version (1.x clients get ' +
+      'Item Not Found from p11kms too)',
+  },
   ...Object.fromEntries(['destroy', 'proxy_lifecycle'].map((name) => [name, {
     versions: ['2.0'],
     reason: 'KMIP 2.0 has Object Destroyed (0x36), which Cosmian answers for a destroyed object; PyKMIP deletes the ' +

@@ -42,10 +42,16 @@ function symmetricRequest(p: TtlvStructure, o: ManagedObject, params: CryptoPara
 
 /**
  * The common start of every cryptographic operation: the key, in a state and with a usage mask
- * that allow it. As in Cosmian, a key that is missing, in the wrong state or whose usage mask
- * forbids the operation is one answer, "no valid key" (COSMIAN_FAILURES.noValidKey); why it was
- * refused goes to the log.
+ * that allow it. To a KMIP 2.1 client (Cosmian's dialect), a key that is missing, in the wrong
+ * state or whose usage mask forbids the operation is one answer, "no valid key"
+ * (COSMIAN_FAILURES.noValidKey), and why it was refused goes to the log. KMIP 1.x and 2.0
+ * clients (storage arrays, PyKMIP) get the precise reason their version defines, as the KMIP
+ * error-handling tables give it (1.4 §11: Permission Denied for a wrong state).
  */
+function speaksCosmianDialect(ctx: OperationContext): boolean {
+  return ctx.protocolMajor > 2 || (ctx.protocolMajor === 2 && ctx.protocolMinor >= 1);
+}
+
 async function usableKey(p: TtlvStructure, ctx: OperationContext, usage: Usage, operation: string, mask: number, resolved?: string): Promise<{ uid: string; o: ManagedObject }> {
   rejectStreaming(p);
   try {
@@ -55,7 +61,7 @@ async function usableKey(p: TtlvStructure, ctx: OperationContext, usage: Usage, 
     requireUsage(o, operation, mask);
     return { uid, o };
   } catch (e) {
-    if (!(e instanceof KmipError && NO_VALID_KEY_REASONS.has(e.reason))) throw e;
+    if (!(e instanceof KmipError && NO_VALID_KEY_REASONS.has(e.reason)) || !speaksCosmianDialect(ctx)) throw e;
     const asked = read.text(p, 'UniqueIdentifier') ?? ctx.idPlaceholder ?? '';
     throw COSMIAN_FAILURES.noValidKey(operation, asked, e.detail ?? e.message);
   }
