@@ -34,6 +34,8 @@ export interface SlotOptions {
   tags?: string[];
   urls?: string[];
   extra?: string;
+  /** The module's per-request timeout_ms; 5000 unless a test generates large keys on a loaded machine. */
+  timeoutMs?: number;
   /**
    * Run the KMS as its own process. Needed when the module is loaded into this very
    * process (graphene, pkcs11js): their calls block the event loop an in-process KMS needs.
@@ -58,7 +60,7 @@ export async function startModuleFixture(t: Teardown, slot: SlotOptions = {}, se
 
 export function writeSlotConfig(path: string, urls: string[], slot: SlotOptions = {}): void {
   const lines = [
-    'timeout_ms = 5000',
+    `timeout_ms = ${slot.timeoutMs ?? 5000}`,
     'connect_timeout_ms = 1000',
     '[[slot]]',
     `label = "${slot.label ?? 'p11kms-test'}"`,
