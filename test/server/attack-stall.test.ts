@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { KmipClient } from '../../src/kmip/client';
-import { privateKeyObject } from '../../src/kmip/requests';
+import { privateKeyObject, publicKeyObject } from '../../src/kmip/requests';
 import { encodeBinary } from '../../src/kmip/binary-codec';
 import { T } from '../../src/kmip/ttlv';
 import { freshDatabase, onPostgres } from '../support/postgres';
@@ -386,8 +386,18 @@ t.test('RSA key sizes are capped (default 4096 bits) for CreateKeyPair and ReKey
   // A 3072-bit key registered from outside: re-keying it would generate 3072 bits again.
   const client = new KmipClient({ url: strict.url });
   t.teardown(() => client.close());
-  const der = generateKeyPairSync('rsa', { modulusLength: 3072 }).privateKey.export({ format: 'der', type: 'pkcs8' });
-  const uid = await client.register(privateKeyObject(der, 'PKCS8', 'RSA'), { usageMask: 1 });
+  const pair = generateKeyPairSync('rsa', { modulusLength: 3072 });
+  const uid = await client.register(privateKeyObject(pair.privateKey.export({ format: 'der', type: 'pkcs8' }), 'PKCS8', 'RSA'), { usageMask: 1 });
+  const publicUid = await client.register(publicKeyObject(pair.publicKey.export({ format: 'der', type: 'spki' }), 'X509', 'RSA'), { usageMask: 2 });
+  // ReKeyKeyPair needs the pair's PublicKeyLink (Cosmian's rule), which Register does not make.
+  const linked = await post(strict.url, JSON.stringify({ tag: 'AddAttribute', value: [
+    { tag: 'UniqueIdentifier', type: 'TextString', value: uid },
+    { tag: 'NewAttribute', value: [{ tag: 'Link', value: [
+      { tag: 'LinkType', type: 'Enumeration', value: 'PublicKeyLink' },
+      { tag: 'LinkedObjectIdentifier', type: 'TextString', value: publicUid },
+    ] }] },
+  ] }));
+  t.equal(linked.status, 200, linked.text);
   const rekey = await post(strict.url, JSON.stringify({ tag: 'ReKeyKeyPair', value: [{ tag: 'PrivateKeyUniqueIdentifier', type: 'TextString', value: uid }] }));
   t.equal(rekey.status, 422);
   t.equal(rekey.text, "Invalid_Field: an RSA key of 3072 bits is above this server's cap of 2048 bits (max_rsa_bits)", 'ReKeyKeyPair is held to the same cap');

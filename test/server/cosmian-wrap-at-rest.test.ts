@@ -80,7 +80,7 @@ t.test('a key wrapped by a KMS AES key: stored wrapped, used in clear, Get retur
 t.test('who may wrap and who may use: encrypt on the wrapping key to wrap, nothing on it to use', async (t) => {
   const { alice, bob } = await twoUsers(t);
   const kek = await alice.create({ algorithm: 'AES', length: 256 });
-  t.equal(await reasonOf(createWrapped(bob, kek)), 'Item_Not_Found', 'bob cannot wrap with a key of alice\'s he cannot see');
+  t.equal(await reasonOf(createWrapped(bob, kek)), 'Object_Not_Found', 'bob cannot wrap with a key of alice\'s he cannot see');
   await grant(alice, kek, 'bob', ['get']);
   t.equal(await reasonOf(createWrapped(bob, kek)), 'Permission_Denied', 'nor with one he may only get');
   const wrapped = await createWrapped(alice, kek);
