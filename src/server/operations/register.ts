@@ -3,13 +3,16 @@ import { X509Certificate } from 'node:crypto';
 import { KmipError } from '../../kmip/errors';
 import { T, child, type TtlvNode, type TtlvStructure } from '../../kmip/ttlv';
 import type { OperationContext } from '../context';
-import { splitAttributes, textAttr } from '../model/attributes';
+import { linkAttribute, splitAttributes, textAttr } from '../model/attributes';
 import { CURVES } from '../model/algorithms';
 import { curveName, privateKeyFromBlock, publicKeyFromBlock, readKeyBlock, symmetricFromBlock } from '../model/key-block';
 import { keyKind } from '../model/key-objects';
 import type { ManagedObject, ObjectType } from '../model/managed-object';
 import { SUPPLIED } from '../model/protection';
-import { KEY_WRAPPING_DATA, readWrappedBlock } from '../model/registered-wrapped';
+import { KEY_WRAPPING_DATA, clearKeyBlock, keyWrapModeOf, readWrappedBlock, unwrapRegistered, wrappingKeyNamed, type KeyWrapMode, type WrappedBlock } from '../model/registered-wrapped';
+import { effectiveState } from '../model/lifecycle';
+import { USAGE, requireUsage } from '../model/usage';
+import { symmetricKeyOf } from '../model/key-objects';
 import { newObject } from './new-object';
 import { read, required } from './payload';
 
@@ -148,17 +151,91 @@ function materialize(objectType: ObjectType, node: TtlvNode, requested: TtlvNode
   }
 }
 
-function buildObject(p: TtlvStructure, ctx: OperationContext): ManagedObject {
+/** A KMS key that can unwrap a key arriving wrapped, and how. */
+interface Unwrapper {
+  key: ManagedObject;
+  mode: KeyWrapMode;
+}
+
+/**
+ * The KMS key a wrapped block names, if the caller may unwrap with it. As Cosmian's unwrap
+ * (crate/server/src/core/wrapping/unwrap.rs): the key must be Active, allow UnwrapKey, and a
+ * caller who does not own it needs `decrypt` or `get` on it. Only AES key wrap (RFC 3394/5649) is
+ * unwrapped here. A key the caller cannot see (unknown, another user's and not shared, hsm::)
+ * gives undefined: the block is then kept as it came, unusable, unless unwrapping was asked for.
+ */
+async function unwrapperFor(ctx: OperationContext, wrapped: WrappedBlock, unwrapAsked: boolean): Promise<Unwrapper | undefined> {
+  const named = wrappingKeyNamed(wrapped.data);
+  const unreachable = (why: string): undefined => {
+    if (unwrapAsked) throw new KmipError('Item_Not_Found', `cannot unwrap on import (KeyWrapType NotWrapped): ${why}`);
+    return undefined;
+  };
+  if (named === undefined) return unreachable('the KeyWrappingData names no EncryptionKeyInformation.UniqueIdentifier');
+  if (named.startsWith('hsm::')) return unreachable(`keys wrapped by an HSM key (${named}) are not unwrapped on import`);
+  const byUid = T.struct('Attributes', [T.text('UniqueIdentifier', named)]);
+  let key: ManagedObject;
+  try {
+    const uid = await ctx.resolveUid(byUid);
+    key = await ctx.load(uid, 'decrypt').catch(async (e: unknown) => {
+      if (e instanceof KmipError && e.reason === 'Permission_Denied') {
+        return ctx.load(uid, 'get').catch(() => {
+          throw new KmipError('Permission_Denied', `${ctx.user} may not unwrap with ${named}: unwrapping needs decrypt or get on the wrapping key`);
+        });
+      }
+      throw e;
+    });
+  } catch (e) {
+    if (e instanceof KmipError && (e.reason === 'Item_Not_Found' || e.reason === 'Object_Not_Found')) return unreachable(`the wrapping key ${named} is not found`);
+    throw e;
+  }
+  const mode = keyWrapModeOf(wrapped.data);
+  if (key.objectType !== 'SymmetricKey' || (textAttr(key.attributes, 'CryptographicAlgorithm') ?? 'AES') !== 'AES' || mode === undefined) {
+    if (!unwrapAsked) return undefined;
+    throw new KmipError('Feature_Not_Supported', `keys are unwrapped on import with AES key wrap (RFC 3394 or RFC 5649) under an AES key; ${named} is a ${key.objectType}`);
+  }
+  const state = effectiveState(key, ctx.now());
+  if (state !== 'Active') throw new KmipError('Wrong_Key_Lifecycle_State', `the wrapping key ${named} is ${state}; unwrapping needs an Active key`);
+  requireUsage(key, 'UnwrapKey', USAGE.UnwrapKey | USAGE.Decrypt);
+  return { key, mode };
+}
+
+/** The object node with its KeyBlock replaced by the clear one. */
+function withClearBlock(objectType: ObjectType, node: TtlvNode, wrapped: WrappedBlock, plain: Buffer): TtlvStructure {
+  const block = child(node, 'KeyBlock');
+  const clear = clearKeyBlock(objectType, wrapped.format, child(block, 'CryptographicAlgorithm'), child(block, 'CryptographicLength'), plain);
+  const fields = node.type === 'Structure' ? node.value.filter((n) => n.tag !== 'KeyBlock') : [];
+  return T.struct(objectType, [...fields, clear]);
+}
+
+async function buildObject(p: TtlvStructure, ctx: OperationContext): Promise<ManagedObject> {
   const objectType = required(read.enum(p, 'ObjectType'), 'ObjectType');
   if (!OBJECT_TYPES.has(objectType)) throw new KmipError('Invalid_Object_Type', `cannot register a ${objectType}`);
   const attrs = read.struct(p, 'Attributes');
-  const { material, server } = materialize(objectType as ObjectType, objectNode(p, objectType), attrs);
+  const node = objectNode(p, objectType);
+  const wrapped = WRAPPABLE.has(objectType) ? readWrappedBlock(node) : undefined;
+  // Cosmian's Import unwraps before storing when KeyWrapType is NotWrapped (crate/server/src/core/operations/import.rs).
+  const unwrapAsked = read.enum(p, 'KeyWrapType') === 'NotWrapped';
+  const unwrapper = wrapped ? await unwrapperFor(ctx, wrapped, unwrapAsked) : undefined;
+  if (wrapped && unwrapper) {
+    // Unwrapped now in both cases: a wrong wrapping key or altered bytes are refused at once.
+    const plain = unwrapRegistered('the key being registered', unwrapper.key.uid, symmetricKeyOf(unwrapper.key), unwrapper.mode, wrapped.wrapped);
+    const clear = materialize(objectType as ObjectType, withClearBlock(objectType as ObjectType, node, wrapped, plain), attrs);
+    plain.fill(0);
+    // The bytes were known outside the KMS: never AlwaysSensitive nor NeverExtractable.
+    if (unwrapAsked) return newObject(ctx, objectType as ObjectType, attrs, clear.material, clear.server, SUPPLIED);
+    clear.material.fill(0);
+    // Kept wrapped as it came, with what the clear key says about itself, and unwrapped on use (kms-wrapping.ts).
+    const server = [...clear.server.filter((n) => n.tag !== 'KeyFormatType'), T.enum('KeyFormatType', wrapped.format), T.struct(KEY_WRAPPING_DATA, wrapped.data.value)];
+    const o = newObject(ctx, objectType as ObjectType, attrs, wrapped.wrapped, server, SUPPLIED);
+    return { ...o, attributes: [...o.attributes, linkAttribute('WrappingKeyLink', unwrapper.key.uid)] };
+  }
+  const { material, server } = materialize(objectType as ObjectType, node, attrs);
   // The bytes were known outside the KMS: never AlwaysSensitive nor NeverExtractable.
   return newObject(ctx, objectType as ObjectType, attrs, material, server, SUPPLIED);
 }
 
 export async function register(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
-  const uid = await ctx.insert(buildObject(p, ctx));
+  const uid = await ctx.insert(await buildObject(p, ctx));
   return T.struct('RegisterResponse', [T.text('UniqueIdentifier', uid)]);
 }
 
@@ -168,7 +245,7 @@ export async function importObject(p: TtlvStructure, ctx: OperationContext): Pro
   const replace = read.bool(p, 'ReplaceExisting') ?? false;
   const attrs = T.struct('Attributes', [...(read.struct(p, 'Attributes')?.value ?? []).filter((n) => n.tag !== 'UniqueIdentifier'), T.text('UniqueIdentifier', uid)]);
   const request = T.struct('Import', p.value.map((n) => (n.tag === 'Attributes' ? attrs : n)).concat(read.struct(p, 'Attributes') ? [] : [attrs]));
-  const o = buildObject(request, ctx);
+  const o = await buildObject(request, ctx);
   const target = await ctx.resolveText(uid);
   const existing = await ctx.store.get(target);
   // Another user's object is replaced only when asked to and allowed to ("import" granted);

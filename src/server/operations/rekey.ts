@@ -15,6 +15,7 @@ import { read } from './payload';
 import { hsmWrappingKeyOf } from '../hsm/key-wrapping';
 import { isRetiredGeneration, nextGenerationAttributes, retiredAttributes, rotateNameOf, generationOf } from '../model/keyset';
 import { checkWrappingKey, kmsWrappingKeyOf, unwrapAtRest, wrapAtRest } from '../model/kms-wrapping';
+import { registeredWrapping } from '../model/registered-wrapped';
 import { symmetricKeyOf } from '../model/key-objects';
 import { presentUid } from '../access/uid-scope';
 
@@ -37,6 +38,8 @@ import { presentUid } from '../access/uid-scope';
 const NOT_INHERITED = new Set([
   'UniqueIdentifier', 'InitialDate', 'LastChangeDate', 'ActivationDate', 'DeactivationDate', 'DestroyDate', 'CompromiseDate',
   'CompromiseOccurrenceDate', 'Link', 'State', 'RotateName', 'RotateGeneration', 'RotateLatest', 'RotateDate', 'RotateInterval', 'RotateOffset',
+  // A key that arrived wrapped is replaced by a fresh key made here: it did not arrive, wrapped or not.
+  'KeyWrappingData',
 ]);
 
 function invalidRequest(message: string): KmipError {
@@ -156,6 +159,9 @@ async function rewrapDependants(ctx: OperationContext, old: ManagedObject, repla
     if (!stored?.material || stored.owner !== old.owner) continue;
     const o = fromStored(stored);
     if (kmsWrappingKeyOf(o.attributes) !== old.uid) continue;
+    // A key that arrived wrapped keeps the bytes and KeyWrappingData it came with (Get returns them as
+    // registered); the old wrapping key, kept Deactivated, still unwraps it.
+    if (registeredWrapping(o.attributes)) continue;
     let material: Buffer;
     try {
       material = wrapAtRest(newBytes, unwrapAtRest(oldBytes, stored.material));
