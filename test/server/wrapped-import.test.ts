@@ -10,7 +10,7 @@
  * NIST key wrap Register through PyKMIP's own client.
  */
 import t from 'tap';
-import { createCipheriv, generateKeyPairSync, randomBytes, verify } from 'node:crypto';
+import { constants, createCipheriv, createPublicKey, generateKeyPairSync, publicEncrypt, randomBytes, verify } from 'node:crypto';
 import { T, child, type TtlvNode, type TtlvStructure } from '../../src/kmip/ttlv';
 import type { KmipClient } from '../../src/kmip/client';
 import { KmipError } from '../../src/kmip/errors';
@@ -174,6 +174,28 @@ t.test('a private key kept wrapped signs', async (t) => {
   t.same((await alice.get(uid, { keyWrapType: 'NotWrapped', keyFormatType: 'PKCS8' })).bytes, pkcs8, 'KeyWrapType NotWrapped returns the PKCS#8 that was wrapped');
 });
 
+t.test('RSA-wrapped, unwrapped on import with the private key the named public key links to', async (t) => {
+  const { alice } = await twoUsers(t);
+  const pair = await alice.createKeyPair({ algorithm: 'RSA', length: 2048 });
+  const spki = createPublicKey({ key: (await alice.get(pair.publicKeyId, { keyFormatType: 'X509' })).bytes as Buffer, format: 'der', type: 'spki' });
+  const clear = randomBytes(32);
+  const wrapped = publicEncrypt({ key: spki, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, clear);
+  const object = (bytes: Buffer): TtlvStructure => T.struct('SymmetricKey', [T.struct('KeyBlock', [
+    T.enum('KeyFormatType', 'Raw'), T.bytes('KeyValue', bytes), T.enum('CryptographicAlgorithm', 'AES'), T.int('CryptographicLength', 256),
+    T.struct('KeyWrappingData', [T.enum('WrappingMethod', 'Encrypt'), T.struct('EncryptionKeyInformation', [T.text('UniqueIdentifier', pair.publicKeyId),
+      T.struct('CryptographicParameters', [T.enum('PaddingMethod', 'OAEP'), T.enum('HashingAlgorithm', 'SHA256')])])]),
+  ])]);
+  const uid = uidOf(await alice.call(importWrapped('wi-rsa', object(wrapped), true)));
+  t.same((await alice.get(uid)).bytes, clear, 'Import with NotWrapped stores the key RSA-OAEP unwrapped');
+  const altered = Buffer.from(wrapped);
+  altered[10] = (altered[10] as number) ^ 0x01;
+  const refused = await failure(alice.call(importWrapped('wi-rsa-altered', object(altered), true)));
+  t.equal(refused.reason, 'Cryptographic_Failure', 'altered RSA-wrapped bytes are refused');
+  t.match(refused.message, /does not unwrap under .* \(RSA OAEP\)/, 'saying which unwrap failed');
+  const kept = uidOf(await alice.call(importWrapped('wi-rsa-kept', object(wrapped), false)));
+  t.equal((await failure(alice.encrypt(kept, Buffer.from('x')))).reason, 'Key_Value_Not_Present', 'kept RSA-wrapped it is stored as it came, not unwrapped on use (AES key wrap only)');
+});
+
 t.test('a wrong wrapping key or altered bytes: refused, saying why, nothing stored', async (t) => {
   const { alice } = await twoUsers(t);
   const kek = await aesKek(alice);
@@ -207,7 +229,7 @@ t.test('rights and state of the wrapping key', async (t) => {
   const kept = uidOf(await bob.call(importWrapped('wi-bob-2', object(), false)));
   const unusable = await failure(bob.encrypt(kept, Buffer.from('x')));
   t.equal(unusable.reason, 'Key_Value_Not_Present', 'kept wrapped by a key bob cannot reach: stored, but Encrypt says it cannot be used');
-  t.match(unusable.message, /cannot reach; it is kept wrapped and cannot be used/);
+  t.match(unusable.message, /cannot unwrap it on use .*; it is kept wrapped and cannot be used/);
 
   await grant(alice, kek.uid, 'bob', ['encrypt']);
   for (const unwrap of [true, false]) {
@@ -236,7 +258,7 @@ t.test('a wrapping key this server cannot reach: kept as registered, unusable, a
   t.same(child(blockOf(back), 'KeyValue')?.value, wrapped, 'Get returns it as registered');
   const used = await failure(alice.encrypt(uid, Buffer.from('x')));
   t.equal(used.reason, 'Key_Value_Not_Present', 'Encrypt refuses to use wrapped bytes');
-  t.match(used.message, /registered wrapped by a key this server cannot reach/);
+  t.match(used.message, /was registered wrapped and this server cannot unwrap it on use/);
   t.equal((await failure(alice.get(uid, { keyWrapType: 'NotWrapped' }))).reason, 'Key_Wrap_Type_Not_Supported', 'and Get cannot unwrap it');
   const asked = await failure(alice.call(importWrapped('wi-elsewhere', wrappedAesKey('kek-held-elsewhere', wrapped, 256), true)));
   t.equal(asked.reason, 'Item_Not_Found', 'Import asking to unwrap it fails: the wrapping key is not found');

@@ -61,7 +61,7 @@ export function registeredWrapping(attributes: AttributeList): TtlvStructure | u
 export function requireUnwrapped(o: ManagedObject): Buffer | undefined {
   if (!registeredWrapping(o.attributes)) return undefined;
   if (o.unwrapKey) return o.unwrapKey();
-  throw new KmipError('Key_Value_Not_Present', `object ${o.uid} was registered wrapped by a key this server cannot reach; it is kept wrapped and cannot be used`);
+  throw new KmipError('Key_Value_Not_Present', `object ${o.uid} was registered wrapped and this server cannot unwrap it on use (its wrapping key is not a KMS AES key the server can reach); it is kept wrapped and cannot be used`);
 }
 
 /** The UID of the key a KeyWrappingData says encrypted the bytes (EncryptionKeyInformation). */
