@@ -156,6 +156,30 @@ t.test('kept wrapped (Import AsRegistered, Register with NIST key wrap): usable,
   t.equal((await alice.getAttributes(registered, ['CryptographicLength'])).attributes['CryptographicLength'], 128, 'its length read from the unwrapped key');
 });
 
+t.test('ReKey of a key kept wrapped, and of its wrapping key', async (t) => {
+  const { alice } = await twoUsers(t);
+  const kek = await aesKek(alice);
+  const clear = randomBytes(32);
+  const copy = await alice.import('wi-rekey-reference', symmetricKeyObject(clear));
+  const uid = uidOf(await alice.call(importWrapped('wi-rekey', wrappedAesKey(kek.uid, rfc5649Wrap(kek.bytes, clear), 256), false)));
+  const rekey = async (target: string): Promise<string> => uidOf(await alice.call(T.struct('ReKey', [T.text('UniqueIdentifier', target)])));
+
+  // Cosmian rekey/common.rs rewrap_dependants re-wraps what a re-keyed wrapping key wraps: a key that
+  // arrived wrapped is re-wrapped with the mode it came with, its KeyWrappingData naming the new key.
+  const newKek = await rekey(kek.uid);
+  t.ok(await sameKey(alice, uid, copy), 'after ReKey of its wrapping key the imported key still works');
+  const asStored = await alice.call(T.struct('Get', [T.text('UniqueIdentifier', uid)]));
+  t.equal(child(child(child(blockOf(asStored), 'KeyWrappingData'), 'EncryptionKeyInformation'), 'UniqueIdentifier')?.value, newKek, 'Get returns it wrapped, naming the new wrapping key');
+  const newKekBytes = (await alice.get(newKek)).bytes as Buffer;
+  t.same(child(blockOf(asStored), 'KeyValue')?.value, rfc5649Wrap(newKekBytes, clear), 're-wrapped under it with RFC 5649, as it came');
+
+  const replacement = await rekey(uid);
+  t.ok(await sameKey(alice, replacement, replacement), 'ReKey of the imported key gives a usable replacement');
+  t.notOk(await sameKey(alice, replacement, copy).catch(() => false), 'a new key, not the one that arrived');
+  const fresh = await alice.call(T.struct('Get', [T.text('UniqueIdentifier', replacement)]));
+  t.equal(child(child(child(child(blockOf(fresh), 'KeyWrappingData'), 'EncryptionKeyInformation'), 'CryptographicParameters'), 'BlockCipherMode')?.value, 'AESKeyWrapPadding', 'the replacement is wrapped at rest by the same key (RFC 5649), as a created wrapped key');
+});
+
 t.test('a private key kept wrapped signs', async (t) => {
   const { alice } = await twoUsers(t);
   const kek = await aesKek(alice);

@@ -1,6 +1,6 @@
 import { KmipError } from '../../kmip/errors';
 import { T, child, type TtlvNode, type TtlvStructure } from '../../kmip/ttlv';
-import { symmetricDecrypt } from '../crypto';
+import { symmetricDecrypt, symmetricEncrypt } from '../crypto';
 import { getAttr, intAttr, textAttr, type AttributeList } from './attributes';
 import { privateKeyFromBlock, publicKeyFromBlock, readKeyBlock } from './key-block';
 import type { ManagedObject } from './managed-object';
@@ -93,6 +93,25 @@ export function unwrapRegistered(what: string, wrappingUid: string, kek: Buffer,
     if (!(e instanceof KmipError) || e.reason !== 'Cryptographic_Failure') throw e;
     const rfc = mode === 'NISTKeyWrap' ? 'RFC 3394' : 'RFC 5649';
     throw new KmipError('Cryptographic_Failure', `${what} does not unwrap under ${wrappingUid} (${rfc} integrity check failed): wrong wrapping key or altered bytes`);
+  }
+}
+
+/**
+ * The same key wrapped under another KMS key with the same mode (ReKey of its wrapping key, as
+ * Cosmian's rewrap_dependants does): the new bytes, and the KeyWrappingData naming the new key.
+ */
+export function rewrapRegistered(data: TtlvStructure, what: string, oldUid: string, oldKek: Buffer, newUid: string, newKek: Buffer, wrapped: Buffer): { wrapped: Buffer; data: TtlvStructure } {
+  const mode = keyWrapModeOf(data);
+  if (mode === undefined) throw new KmipError('Feature_Not_Supported', `${what} is not wrapped with AES key wrap`);
+  const plain = unwrapRegistered(what, oldUid, oldKek, mode, wrapped);
+  try {
+    const rewrapped = symmetricEncrypt({ algorithm: 'AES', mode, key: newKek, data: plain }).data;
+    const renamed = (n: TtlvNode): TtlvNode => (n.tag === 'EncryptionKeyInformation' && n.type === 'Structure'
+      ? T.struct('EncryptionKeyInformation', n.value.map((m) => (m.tag === 'UniqueIdentifier' ? T.text('UniqueIdentifier', newUid) : m)))
+      : n);
+    return { wrapped: rewrapped, data: T.struct(data.tag, data.value.map(renamed)) };
+  } finally {
+    plain.fill(0);
   }
 }
 

@@ -191,12 +191,12 @@ function checkUnwrappingKey(ctx: OperationContext, key: ManagedObject, named: st
  */
 async function unwrapperFor(ctx: OperationContext, wrapped: WrappedBlock, unwrapAsked: boolean): Promise<Unwrapper | undefined> {
   const named = wrappingKeyNamed(wrapped.data);
-  const unreachable = (why: string): undefined => {
-    if (unwrapAsked) throw new KmipError('Item_Not_Found', `cannot unwrap on import (KeyWrapType NotWrapped): ${why}`);
+  const unreachable = (why: string, reason = 'Item_Not_Found'): undefined => {
+    if (unwrapAsked) throw new KmipError(reason, `cannot unwrap on import (KeyWrapType NotWrapped): ${why}`);
     return undefined;
   };
   if (named === undefined) return unreachable('the KeyWrappingData names no EncryptionKeyInformation.UniqueIdentifier');
-  if (named.startsWith('hsm::')) return unreachable(`keys wrapped by an HSM key (${named}) are not unwrapped on import`);
+  if (named.startsWith('hsm::')) return unreachable(`keys wrapped by an HSM key (${named}) are not unwrapped on import`, 'Feature_Not_Supported');
   let key: ManagedObject;
   try {
     key = await loadForUnwrap(ctx, await ctx.resolveUid(T.struct('Attributes', [T.text('UniqueIdentifier', named)])), named);
