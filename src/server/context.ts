@@ -13,6 +13,7 @@ import { linkAttribute, linkedId } from './model/attributes';
 import { MAX_GENERATIONS, generationOf, parseKeysetRef, rotateNameOf, type KeysetVersion } from './model/keyset';
 import { checkWrappingKey, kmsWrappingKeyOf, unwrapAtRest, wrapAtRest } from './model/kms-wrapping';
 import { symmetricKeyOf } from './model/key-objects';
+import { canonicalClear, keyWrapModeOf, registeredWrapping, unwrapRegistered } from './model/registered-wrapped';
 
 /** How many keys deep a chain of at-rest wrappings may go (a key wrapped by a key wrapped by…). */
 const MAX_WRAPPING_DEPTH = 4;
@@ -297,7 +298,13 @@ export class OperationContext {
     if (!stored?.material) return; // symmetricKeyOf then says the key cannot be read
     const wrapping = fromStored(stored);
     await this.attachUnwrap(wrapping, depth + 1);
-    o.unwrapKey = () => unwrapAtRest(symmetricKeyOf(wrapping), wrapped);
+    // A key that arrived wrapped is unwrapped the way its KeyWrappingData says (checked at Register/Import).
+    const arrived = registeredWrapping(o.attributes);
+    const mode = arrived ? keyWrapModeOf(arrived) : undefined;
+    if (arrived && mode === undefined) return;
+    o.unwrapKey = mode !== undefined
+      ? () => canonicalClear(o, unwrapRegistered(`object ${o.uid}`, wrapping.uid, symmetricKeyOf(wrapping), mode, wrapped))
+      : () => unwrapAtRest(symmetricKeyOf(wrapping), wrapped);
   }
 
   /** The key a ReKey or a new key is wrapped under, read without the caller's rights (it was chosen when the first key was wrapped). */

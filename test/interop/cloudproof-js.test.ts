@@ -132,8 +132,8 @@ t.test('cloudproof_js 9.x: import a PEM certificate with tags', async (t) => {
   t.same(await alice.getUniqueIdentifiersByTags([tag]), ['cp-cert-1'], 'Locate by its tag finds it');
 });
 
-t.test('cloudproof_js 9.x: a key wrapped by another on Get', async (t) => {
-  const { alice } = await users(t);
+t.test('cloudproof_js 9.x: a key wrapped by another on Get, imported back wrapped', async (t) => {
+  const { alice, check } = await users(t);
   const kek = await alice.createSymmetricKey(SymmetricKeyAlgorithm.AES, 256);
   const uid = await alice.createSymmetricKey(SymmetricKeyAlgorithm.AES, 128);
   const wrapped = await alice.getWrappedKey(uid, kek);
@@ -148,13 +148,25 @@ t.test('cloudproof_js 9.x: a key wrapped by another on Get', async (t) => {
   const clear = Buffer.concat([unwrap.update(block.bytes()), unwrap.final()]);
   t.same(clear, Buffer.from((await alice.retrieveSymmetricKey(uid)).bytes()), 'the wrapped bytes unwrap (RFC 5649) to the key');
 
-  // Importing a wrapped key (KeyWrapType) is refused by p11kms today ("unwrap them first"):
-  // the PyKMIP part brings wrapped Register/Import; then these pass.
-  await t.test('importKey: unwrap on import', { todo: 'p11kms refuses wrapped Import (Key_Wrap_Type_Not_Supported)' }, async (t) => {
-    t.equal(await failure(alice.importKey('cp-unwrapped', wrapped, true)), 'no error');
+  // importKey sends Import with KeyWrapType NotWrapped (unwrap) or AsRegistered (keep wrapped), the
+  // KeyBlock as Get gave it. Cosmian unwraps before storing on NotWrapped and otherwise stores it
+  // wrapped, unwrapping on use (crate/server/src/core/operations/import.rs, encrypt.rs get_key).
+  const clearKey = Buffer.from((await alice.retrieveSymmetricKey(uid)).bytes());
+  await t.test('importKey: unwrap on import', async (t) => {
+    t.equal(await alice.importKey('cp-unwrapped', wrapped, true), 'cp-unwrapped', 'Import answers the UID asked for');
+    const key = await alice.retrieveSymmetricKey('cp-unwrapped');
+    t.notOk(key.keyBlock.keyWrappingData, 'stored in clear: Get returns it without KeyWrappingData');
+    t.same(Buffer.from(key.bytes()), clearKey, 'with the bytes of the key that was wrapped');
+    const sealed = await check.encrypt('cp-unwrapped', Buffer.from('unwrapped on import'));
+    t.equal((await check.decrypt(uid, sealed.data, { iv: sealed.iv, tag: sealed.tag })).toString(), 'unwrapped on import', 'it is the same key: the original decrypts what it encrypts');
   });
-  await t.test('importKey: keep it wrapped', { todo: 'p11kms refuses wrapped Import (Key_Wrap_Type_Not_Supported)' }, async (t) => {
-    t.equal(await failure(alice.importKey('cp-still-wrapped', wrapped, false)), 'no error');
+  await t.test('importKey: keep it wrapped', async (t) => {
+    t.equal(await alice.importKey('cp-still-wrapped', wrapped, false), 'cp-still-wrapped', 'Import answers the UID asked for');
+    const back = symmetricKey(await alice.getObject('cp-still-wrapped')).keyBlock;
+    t.equal(back.keyWrappingData?.encryptionKeyInformation?.uniqueIdentifier, kek, 'Get returns it wrapped, as stored, naming the wrapping key');
+    t.same(Buffer.from(back.bytes()), Buffer.from(block.bytes()), 'with the wrapped bytes it came with');
+    const sealed = await check.encrypt('cp-still-wrapped', Buffer.from('kept wrapped'));
+    t.equal((await check.decrypt(uid, sealed.data, { iv: sealed.iv, tag: sealed.tag })).toString(), 'kept wrapped', 'yet it encrypts: unwrapped on use, with the same key');
   });
 });
 

@@ -85,7 +85,7 @@ t.test('RSA keys registered in PKCS#1 and X.509 come back in the format they cam
   t.equal((await client.get(priv1)).keyFormatType, 'PKCS1', 'KMIP 2.1 Get keeps Cosmian\'s default (PKCS1 for RSA)');
 });
 
-t.test('a key registered wrapped is stored and returned as registered, and never used as a key', async (t) => {
+t.test('a key registered wrapped is stored and returned as registered, and used only through its wrapping key', async (t) => {
   const { client } = await serverAndClient(t);
   const kekBytes = Buffer.alloc(16, 0x40);
   const kek = await client.register(symmetricKeyObject(kekBytes), { usageMask: WRAP | ENCRYPT | 0x8 });
@@ -112,8 +112,21 @@ t.test('a key registered wrapped is stored and returned as registered, and never
   const attrs = await client.getAttributes(uid);
   t.notOk('KeyWrappingData' in attrs.attributes, 'KeyWrappingData is not shown as an attribute');
   await client.activate(uid);
-  t.equal(await reasonOf(client.encrypt(uid, Buffer.from('x'), { mode: 'CBC', iv: Buffer.alloc(16) })), 'Key_Value_Not_Present', 'the wrapped bytes are never used as the key');
-  t.equal(await reasonOf(client.get(uid, { wrap: { keyUid: kek } })), 'Key_Wrap_Type_Not_Supported', 'nor re-wrapped');
+  // The wrapping key is a KMS key the caller may use: unwrapped on use (test/server/wrapped-import.test.ts).
+  const sealed = await client.encrypt(uid, Buffer.from('x'), { mode: 'CBC', iv: Buffer.alloc(16) });
+  const opened = createDecipheriv('aes-128-cbc', key, Buffer.alloc(16));
+  t.equal(Buffer.concat([opened.update(sealed.data), opened.final()]).toString(), 'x', 'Encrypt uses the unwrapped key, never the wrapped bytes');
+
+  // Wrapped by a key this server does not hold: kept as registered and never used.
+  const elsewhere = T.struct('SymmetricKey', [T.struct('KeyBlock', [
+    T.enum('KeyFormatType', 'Raw'), T.struct('KeyValue', [T.bytes('KeyMaterial', wrapped)]),
+    T.enum('CryptographicAlgorithm', 'AES'), T.int('CryptographicLength', 128),
+    T.struct('KeyWrappingData', [T.enum('WrappingMethod', 'Encrypt'), T.struct('EncryptionKeyInformation', [T.text('UniqueIdentifier', 'kek-held-elsewhere')])]),
+  ])]);
+  const foreign = String(child(await client.call(T.struct('Register', [T.enum('ObjectType', 'SymmetricKey'), T.struct('Attributes', []), elsewhere])), 'UniqueIdentifier')?.value);
+  await client.activate(foreign);
+  t.equal(await reasonOf(client.encrypt(foreign, Buffer.from('x'), { mode: 'CBC', iv: Buffer.alloc(16) })), 'Key_Value_Not_Present', 'the wrapped bytes are never used as the key');
+  t.equal(await reasonOf(client.get(foreign, { wrap: { keyUid: kek } })), 'Key_Wrap_Type_Not_Supported', 'nor re-wrapped');
 });
 
 t.test('Get with a NoEncoding KeyWrappingSpecification wraps the key material inside a KeyValue structure', async (t) => {

@@ -13,7 +13,8 @@ export interface KeyKind {
 }
 
 function material(o: ManagedObject): Buffer {
-  requireUnwrapped(o);
+  const unwrapped = requireUnwrapped(o);
+  if (unwrapped) return unwrapped;
   if (!o.material) throw new KmipError('Key_Value_Not_Present', `object ${o.uid} has no key material`);
   return o.material;
 }

@@ -12,6 +12,8 @@ import type { ManagedObject } from './managed-object';
  * padding (RFC 5649); the row holds the wrapped bytes and a WrappingKeyLink to the wrapping
  * key's stored UID. Operations unwrap them transparently for whoever may use the wrapped key:
  * like Cosmian, unwrapping needs no right on the wrapping key, wrapping needs `encrypt` on it.
+ * Keys that arrived wrapped by a KMS key (registered-wrapped.ts) join this mechanism: the same
+ * WrappingKeyLink, unwrapped on use, with the key wrap mode their KeyWrappingData names.
  */
 
 /** The key an object is stored wrapped by, an hsm:: key or a KMS key. */

@@ -14,8 +14,8 @@ import { USAGE, requireUsage } from '../model/usage';
 import { rsaEncrypt, symmetricEncrypt } from '../crypto';
 import { buildPkcs12 } from '../crypto/pkcs12';
 import { read, readCryptoParams } from './payload';
-import { hsmKeyWrappingData, hsmWrappingKeyOf } from '../hsm/key-wrapping';
-import { registeredWrappedBlock, registeredWrapping } from '../model/registered-wrapped';
+import { hsmKeyWrappingData, hsmWrappingKeyOf, isWrappingKeyLink } from '../hsm/key-wrapping';
+import { KEY_WRAPPING_DATA, registeredWrappedBlock, registeredWrapping, requireUnwrapped } from '../model/registered-wrapped';
 import { kmsKeyWrappingData, kmsWrappingKeyOf } from '../model/kms-wrapping';
 
 interface Wrapping {
@@ -152,9 +152,22 @@ async function pkcs12Block(ctx: OperationContext, o: ManagedObject, password: st
   return T.struct('KeyBlock', [T.enum('KeyFormatType', 'PKCS12'), T.struct('KeyValue', [T.bytes('KeyMaterial', pfx)])]);
 }
 
+/**
+ * A key that arrived wrapped, seen in clear: what Get renders when asked for it unwrapped
+ * (KeyWrapType NotWrapped), wrapped another way, or in another format. Only a key the server can
+ * unwrap (a WrappingKeyLink to a KMS key, registered-wrapped.ts) has one.
+ */
+function clearView(o: ManagedObject): ManagedObject {
+  if (!o.unwrapKey) return o;
+  const material = requireUnwrapped(o) ?? null;
+  const attributes = o.attributes.filter((n) => n.tag !== KEY_WRAPPING_DATA && !isWrappingKeyLink(n) && n.tag !== 'KeyFormatType');
+  const { unwrapKey: _unwrap, ...rest } = o;
+  return { ...rest, material, attributes };
+}
+
 async function getOrExport(p: TtlvStructure, ctx: OperationContext, exporting: boolean): Promise<TtlvStructure> {
   const uid = await ctx.resolveUid(p);
-  const o = await ctx.load(uid);
+  let o = await ctx.load(uid);
   const state = effectiveState(o, ctx.now());
   const destroyed = state === 'Destroyed' || state === 'Destroyed_Compromised';
   const format = read.enum(p, 'KeyFormatType');
@@ -171,7 +184,12 @@ async function getOrExport(p: TtlvStructure, ctx: OperationContext, exporting: b
   // A key stored wrapped by an HSM key leaves as stored (iv‖ct‖tag with KeyWrappingData naming the HSM key),
   // as Cosmian's default does, unless KeyWrapType NotWrapped asks for it in clear or another wrapping is asked for.
   const registeredWrapped = registeredWrapping(o.attributes);
-  if (registeredWrapped) {
+  // Cosmian's Get returns a wrapped key as stored unless KeyWrapType NotWrapped asks it unwrapped
+  // (crate/server/src/core/operations/export_get.rs); a key the server can unwrap can also be converted or re-wrapped.
+  const asRegistered = !wrapping && !isPkcs12 && read.enum(p, 'KeyWrapType') !== 'NotWrapped' && (format === undefined || format === textAttr(o.attributes, 'KeyFormatType'));
+  if (registeredWrapped && o.unwrapKey && !asRegistered) {
+    o = clearView(o);
+  } else if (registeredWrapped) {
     // Registered wrapped: it leaves as it came (PyKMIP's server does the same); the KMS cannot unwrap it.
     if (wrapping || isPkcs12 || read.enum(p, 'KeyWrapType') === 'NotWrapped') throw new KmipError('Key_Wrap_Type_Not_Supported', `object ${uid} was registered wrapped; it can only be returned as registered`);
     if (format !== undefined && format !== textAttr(o.attributes, 'KeyFormatType')) throw new KmipError('Key_Format_Type_Not_Supported', `object ${uid} was registered wrapped in ${textAttr(o.attributes, 'KeyFormatType')}; it cannot be converted`);

@@ -3,15 +3,20 @@ import { X509Certificate } from 'node:crypto';
 import { KmipError } from '../../kmip/errors';
 import { T, child, type TtlvNode, type TtlvStructure } from '../../kmip/ttlv';
 import type { OperationContext } from '../context';
-import { splitAttributes, textAttr } from '../model/attributes';
+import { linkAttribute, linkedId, splitAttributes, textAttr } from '../model/attributes';
 import { CURVES } from '../model/algorithms';
 import { curveName, privateKeyFromBlock, publicKeyFromBlock, readKeyBlock, symmetricFromBlock } from '../model/key-block';
 import { keyKind } from '../model/key-objects';
 import type { ManagedObject, ObjectType } from '../model/managed-object';
 import { SUPPLIED } from '../model/protection';
-import { KEY_WRAPPING_DATA, readWrappedBlock } from '../model/registered-wrapped';
+import { KEY_WRAPPING_DATA, clearKeyBlock, keyWrapModeOf, readWrappedBlock, unwrapRegistered, wrappingKeyNamed, type WrappedBlock } from '../model/registered-wrapped';
+import { effectiveState } from '../model/lifecycle';
+import { USAGE, requireUsage } from '../model/usage';
+import { privateKeyOf, symmetricKeyOf } from '../model/key-objects';
+import { rsaEncryptionChoice } from '../model/crypto-params';
+import { rsaDecrypt } from '../crypto';
 import { newObject } from './new-object';
-import { read, required } from './payload';
+import { read, readCryptoParams, required } from './payload';
 
 const OBJECT_TYPES = new Set<string>(['SymmetricKey', 'PrivateKey', 'PublicKey', 'Certificate', 'SecretData', 'OpaqueObject', 'SplitKey']);
 
@@ -148,17 +153,122 @@ function materialize(objectType: ObjectType, node: TtlvNode, requested: TtlvNode
   }
 }
 
-function buildObject(p: TtlvStructure, ctx: OperationContext): ManagedObject {
+/**
+ * A KMS key that can unwrap a key arriving wrapped. `keepable`: an AES key wrap, which the
+ * at-rest mechanism (kms-wrapping.ts) can also undo on each use; an RSA wrap is undone on import only.
+ */
+interface Unwrapper {
+  key: ManagedObject;
+  keepable: boolean;
+  unwrap(wrapped: Buffer): Promise<Buffer>;
+}
+
+/** Loads a key to unwrap with: its owner, or a caller granted `decrypt` or `get` (Cosmian unwrap.rs). */
+async function loadForUnwrap(ctx: OperationContext, uid: string, named: string): Promise<ManagedObject> {
+  return ctx.load(uid, 'decrypt').catch(async (e: unknown) => {
+    if (!(e instanceof KmipError) || e.reason !== 'Permission_Denied') throw e;
+    return ctx.load(uid, 'get').catch(() => {
+      throw new KmipError('Permission_Denied', `${ctx.user} may not unwrap with ${named}: unwrapping needs decrypt or get on the wrapping key`);
+    });
+  });
+}
+
+/** What may unwrap: an Active key that allows UnwrapKey (or Decrypt), as Cosmian checks the unwrapping key. */
+function checkUnwrappingKey(ctx: OperationContext, key: ManagedObject, named: string): void {
+  const state = effectiveState(key, ctx.now());
+  if (state !== 'Active') throw new KmipError('Wrong_Key_Lifecycle_State', `the wrapping key ${named} is ${state}; unwrapping needs an Active key`);
+  requireUsage(key, 'UnwrapKey', USAGE.UnwrapKey | USAGE.Decrypt);
+}
+
+/**
+ * The KMS key a wrapped block names, if the caller may unwrap with it. As Cosmian's unwrap
+ * (crate/server/src/core/wrapping/unwrap.rs): the key must be Active, allow UnwrapKey, and a
+ * caller who does not own it needs `decrypt` or `get` on it; a public key or certificate stands
+ * for the private key it links to. AES key wrap (RFC 3394/5649) under an AES key, or RSA
+ * (OAEP, PKCS#1 v1.5, RSA AES key wrap) under an RSA private key. A key the caller cannot see
+ * (unknown, another user's and not shared, hsm::) gives undefined: the block is then kept as it
+ * came, unusable, unless unwrapping was asked for.
+ */
+async function unwrapperFor(ctx: OperationContext, wrapped: WrappedBlock, unwrapAsked: boolean): Promise<Unwrapper | undefined> {
+  const named = wrappingKeyNamed(wrapped.data);
+  const unreachable = (why: string, reason = 'Item_Not_Found'): undefined => {
+    if (unwrapAsked) throw new KmipError(reason, `cannot unwrap on import (KeyWrapType NotWrapped): ${why}`);
+    return undefined;
+  };
+  if (named === undefined) return unreachable('the KeyWrappingData names no EncryptionKeyInformation.UniqueIdentifier');
+  if (named.startsWith('hsm::')) return unreachable(`keys wrapped by an HSM key (${named}) are not unwrapped on import`, 'Feature_Not_Supported');
+  let key: ManagedObject;
+  try {
+    key = await loadForUnwrap(ctx, await ctx.resolveUid(T.struct('Attributes', [T.text('UniqueIdentifier', named)])), named);
+    if (key.objectType === 'PublicKey' || key.objectType === 'Certificate') {
+      const privateUid = linkedId(key.attributes, 'PrivateKeyLink');
+      if (privateUid === undefined) return unreachable(`${named} is a ${key.objectType} without a PrivateKeyLink`);
+      key = await loadForUnwrap(ctx, privateUid, named);
+    }
+  } catch (e) {
+    if (e instanceof KmipError && (e.reason === 'Item_Not_Found' || e.reason === 'Object_Not_Found')) return unreachable(`the wrapping key ${named} is not found`);
+    throw e;
+  }
+  const mode = keyWrapModeOf(wrapped.data);
+  if (key.objectType === 'SymmetricKey' && (textAttr(key.attributes, 'CryptographicAlgorithm') ?? 'AES') === 'AES' && mode !== undefined) {
+    checkUnwrappingKey(ctx, key, named);
+    const kek = key;
+    return { key, keepable: true, unwrap: async (bytes) => unwrapRegistered('the key being registered', kek.uid, symmetricKeyOf(kek), mode, bytes) };
+  }
+  if (key.objectType === 'PrivateKey' && textAttr(key.attributes, 'CryptographicAlgorithm') === 'RSA' && unwrapAsked) {
+    checkUnwrappingKey(ctx, key, named);
+    const choice = rsaEncryptionChoice(readCryptoParams(child(wrapped.data, 'EncryptionKeyInformation')));
+    const privateKey = privateKeyOf(key);
+    return {
+      key,
+      keepable: false,
+      unwrap: (bytes) => rsaDecrypt(privateKey, bytes, choice).catch((e: unknown) => {
+        if (!(e instanceof KmipError) || e.reason !== 'Cryptographic_Failure') throw e;
+        throw new KmipError('Cryptographic_Failure', `the key being registered does not unwrap under ${named} (RSA ${choice.padding}): wrong wrapping key or altered bytes`);
+      }),
+    };
+  }
+  if (!unwrapAsked) return undefined;
+  throw new KmipError('Feature_Not_Supported', `keys are unwrapped on import with AES key wrap (RFC 3394 or RFC 5649) under an AES key, or under an RSA private key; ${named} is a ${key.objectType}`);
+}
+
+/** The object node with its KeyBlock replaced by the clear one. */
+function withClearBlock(objectType: ObjectType, node: TtlvNode, wrapped: WrappedBlock, plain: Buffer): TtlvStructure {
+  const block = child(node, 'KeyBlock');
+  const clear = clearKeyBlock(objectType, wrapped.format, child(block, 'CryptographicAlgorithm'), child(block, 'CryptographicLength'), plain);
+  const fields = node.type === 'Structure' ? node.value.filter((n) => n.tag !== 'KeyBlock') : [];
+  return T.struct(objectType, [...fields, clear]);
+}
+
+async function buildObject(p: TtlvStructure, ctx: OperationContext): Promise<ManagedObject> {
   const objectType = required(read.enum(p, 'ObjectType'), 'ObjectType');
   if (!OBJECT_TYPES.has(objectType)) throw new KmipError('Invalid_Object_Type', `cannot register a ${objectType}`);
   const attrs = read.struct(p, 'Attributes');
-  const { material, server } = materialize(objectType as ObjectType, objectNode(p, objectType), attrs);
+  const node = objectNode(p, objectType);
+  const wrapped = WRAPPABLE.has(objectType) ? readWrappedBlock(node) : undefined;
+  // Cosmian's Import unwraps before storing when KeyWrapType is NotWrapped (crate/server/src/core/operations/import.rs).
+  const unwrapAsked = read.enum(p, 'KeyWrapType') === 'NotWrapped';
+  const unwrapper = wrapped ? await unwrapperFor(ctx, wrapped, unwrapAsked) : undefined;
+  if (wrapped && unwrapper && (unwrapAsked || unwrapper.keepable)) {
+    // Unwrapped now in both cases: a wrong wrapping key or altered bytes are refused at once.
+    const plain = await unwrapper.unwrap(wrapped.wrapped);
+    const clear = materialize(objectType as ObjectType, withClearBlock(objectType as ObjectType, node, wrapped, plain), attrs);
+    plain.fill(0);
+    // The bytes were known outside the KMS: never AlwaysSensitive nor NeverExtractable.
+    if (unwrapAsked) return newObject(ctx, objectType as ObjectType, attrs, clear.material, clear.server, SUPPLIED);
+    clear.material.fill(0);
+    // Kept wrapped as it came, with what the clear key says about itself, and unwrapped on use (kms-wrapping.ts).
+    const server = [...clear.server.filter((n) => n.tag !== 'KeyFormatType'), T.enum('KeyFormatType', wrapped.format), T.struct(KEY_WRAPPING_DATA, wrapped.data.value)];
+    const o = newObject(ctx, objectType as ObjectType, attrs, wrapped.wrapped, server, SUPPLIED);
+    return { ...o, attributes: [...o.attributes, linkAttribute('WrappingKeyLink', unwrapper.key.uid)] };
+  }
+  const { material, server } = materialize(objectType as ObjectType, node, attrs);
   // The bytes were known outside the KMS: never AlwaysSensitive nor NeverExtractable.
   return newObject(ctx, objectType as ObjectType, attrs, material, server, SUPPLIED);
 }
 
 export async function register(p: TtlvStructure, ctx: OperationContext): Promise<TtlvStructure> {
-  const uid = await ctx.insert(buildObject(p, ctx));
+  const uid = await ctx.insert(await buildObject(p, ctx));
   return T.struct('RegisterResponse', [T.text('UniqueIdentifier', uid)]);
 }
 
@@ -168,7 +278,7 @@ export async function importObject(p: TtlvStructure, ctx: OperationContext): Pro
   const replace = read.bool(p, 'ReplaceExisting') ?? false;
   const attrs = T.struct('Attributes', [...(read.struct(p, 'Attributes')?.value ?? []).filter((n) => n.tag !== 'UniqueIdentifier'), T.text('UniqueIdentifier', uid)]);
   const request = T.struct('Import', p.value.map((n) => (n.tag === 'Attributes' ? attrs : n)).concat(read.struct(p, 'Attributes') ? [] : [attrs]));
-  const o = buildObject(request, ctx);
+  const o = await buildObject(request, ctx);
   const target = await ctx.resolveText(uid);
   const existing = await ctx.store.get(target);
   // Another user's object is replaced only when asked to and allowed to ("import" granted);

@@ -15,6 +15,7 @@ import { read } from './payload';
 import { hsmWrappingKeyOf } from '../hsm/key-wrapping';
 import { isRetiredGeneration, nextGenerationAttributes, retiredAttributes, rotateNameOf, generationOf } from '../model/keyset';
 import { checkWrappingKey, kmsWrappingKeyOf, unwrapAtRest, wrapAtRest } from '../model/kms-wrapping';
+import { KEY_WRAPPING_DATA, registeredWrapping, rewrapRegistered } from '../model/registered-wrapped';
 import { symmetricKeyOf } from '../model/key-objects';
 import { presentUid } from '../access/uid-scope';
 
@@ -37,6 +38,8 @@ import { presentUid } from '../access/uid-scope';
 const NOT_INHERITED = new Set([
   'UniqueIdentifier', 'InitialDate', 'LastChangeDate', 'ActivationDate', 'DeactivationDate', 'DestroyDate', 'CompromiseDate',
   'CompromiseOccurrenceDate', 'Link', 'State', 'RotateName', 'RotateGeneration', 'RotateLatest', 'RotateDate', 'RotateInterval', 'RotateOffset',
+  // A key that arrived wrapped is replaced by a fresh key made here: it did not arrive, wrapped or not.
+  'KeyWrappingData',
 ]);
 
 function invalidRequest(message: string): KmipError {
@@ -156,13 +159,23 @@ async function rewrapDependants(ctx: OperationContext, old: ManagedObject, repla
     if (!stored?.material || stored.owner !== old.owner) continue;
     const o = fromStored(stored);
     if (kmsWrappingKeyOf(o.attributes) !== old.uid) continue;
+    // A key that arrived wrapped is re-wrapped with the mode it came with, its KeyWrappingData now naming the replacement.
+    const arrived = registeredWrapping(o.attributes);
     let material: Buffer;
+    let arrivedData: TtlvNode | undefined;
     try {
-      material = wrapAtRest(newBytes, unwrapAtRest(oldBytes, stored.material));
+      if (arrived) {
+        const rewrapped = rewrapRegistered(arrived, `object ${o.uid}`, old.uid, oldBytes, replacement.uid, newBytes, stored.material);
+        material = rewrapped.wrapped;
+        arrivedData = rewrapped.data;
+      } else {
+        material = wrapAtRest(newBytes, unwrapAtRest(oldBytes, stored.material));
+      }
     } catch {
       continue;
     }
-    const attributes = [...o.attributes.filter((n) => !(n.tag === 'Link' && String(child(n, 'LinkType')?.value) === 'WrappingKeyLink')), linkAttribute('WrappingKeyLink', replacement.uid)];
+    const attributes = [...o.attributes.filter((n) => !(n.tag === 'Link' && String(child(n, 'LinkType')?.value) === 'WrappingKeyLink') && !(arrivedData && n.tag === KEY_WRAPPING_DATA)),
+      linkAttribute('WrappingKeyLink', replacement.uid), ...(arrivedData ? [arrivedData] : [])];
     await ctx.save({ ...o, attributes, material });
   }
 }
