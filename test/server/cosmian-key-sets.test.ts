@@ -11,21 +11,10 @@ import t from 'tap';
 import { createSymmetricKeyRequest } from '../../src/kmip/requests';
 import { T, child, type TtlvNode, type TtlvStructure } from '../../src/kmip/ttlv';
 import type { KmipClient } from '../../src/kmip/client';
-import { KmipError } from '../../src/kmip/errors';
-import { serverAndClient } from '../support/client';
+import { failureOf as failure, serverAndClient } from '../support/client';
 import { grant, twoUsers } from '../support/two-users';
 
 const DATA = Buffer.from('protected before and after the rotation');
-
-async function failure(p: Promise<unknown>): Promise<{ reason: string; message: string }> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof KmipError) return { reason: e.reason, message: e.message };
-    throw e;
-  }
-  return { reason: 'no error', message: '' };
-}
 
 function text(node: TtlvNode | undefined): string {
   return String(node?.value);

@@ -12,18 +12,7 @@
 import t from 'tap';
 import { T, child, type TtlvNode } from '../../src/kmip/ttlv';
 import type { KmipClient } from '../../src/kmip/client';
-import { KmipError } from '../../src/kmip/errors';
-import { serverAndClient } from '../support/client';
-
-async function failure(p: Promise<unknown>): Promise<{ reason: string; message: string }> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof KmipError) return { reason: e.reason, message: e.message };
-    throw e;
-  }
-  return { reason: 'no error', message: '' };
-}
+import { failureOf as failure, serverAndClient } from '../support/client';
 
 function reKey(client: KmipClient, uid: string, extra: TtlvNode[] = []): Promise<string> {
   return client.call(T.struct('ReKey', [T.text('UniqueIdentifier', uid), ...extra])).then((r) => String(child(r, 'UniqueIdentifier')?.value));

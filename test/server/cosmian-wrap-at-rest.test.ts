@@ -13,7 +13,7 @@ import t from 'tap';
 import { createDecipheriv } from 'node:crypto';
 import { T, child } from '../../src/kmip/ttlv';
 import type { KmipClient } from '../../src/kmip/client';
-import { KmipError } from '../../src/kmip/errors';
+import { reasonOf } from '../support/client';
 import { openedRow, scanForKey } from '../support/db-scan';
 import { createWrappedRequest } from '../support/hsm-kms';
 import { symmetricKeyObject } from '../../src/kmip/requests';
@@ -21,15 +21,6 @@ import { grant, twoUsers } from '../support/two-users';
 
 const DATA = Buffer.from('wrapped at rest, used in clear');
 
-async function reasonOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'no error';
-  } catch (e) {
-    if (e instanceof KmipError) return e.reason;
-    throw e;
-  }
-}
 
 async function createWrapped(client: KmipClient, wrappingKey: string): Promise<string> {
   return String(child(await client.call(createWrappedRequest(wrappingKey)), 'UniqueIdentifier')?.value);

@@ -15,6 +15,17 @@ export async function serverAndClient(t: Teardown, opts: ServerOptions = {}): Pr
   return { server, client };
 }
 
+/** The KMIP ResultReason and message a promise fails with, or "no error". */
+export async function failureOf(p: Promise<unknown>): Promise<{ reason: string; message: string }> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof KmipError) return { reason: e.reason, message: e.message };
+    throw e;
+  }
+  return { reason: 'no error', message: '' };
+}
+
 /** The KMIP ResultReason a promise fails with, or "no error". */
 export async function reasonOf(p: Promise<unknown>): Promise<string> {
   try {
