@@ -60,6 +60,9 @@ const SINCE: Partial<Record<EnumType, SinceTable>> = {
     2.0: QueryDefaultsInformation QueryStorageProtectionMasks`),
 };
 
+/** The newest version any table above dates a value in: its clients know them all. */
+const NEWEST_DATED_VERSION = Math.max(...Object.values(SINCE).flatMap((table) => [...table.values()]));
+
 /**
  * The nearest reason a client of an older version understands. Followed until the version
  * has it: Object_Destroyed → Item_Not_Found, and so on; General_Failure is in every version.
@@ -155,6 +158,12 @@ export function reasonForVersion(reason: string, major: number, minor: number): 
  * (a Query's operation list, say). Only values that a version table dates are dropped.
  */
 export function withoutNewerEnumerations(node: TtlvNode, major: number, minor: number): TtlvNode | undefined {
+  // A 2.1 client (every Cosmian request) knows every dated value: its answers are not walked.
+  if (versionNumber(major, minor) >= NEWEST_DATED_VERSION) return node;
+  return dropNewer(node, major, minor);
+}
+
+function dropNewer(node: TtlvNode, major: number, minor: number): TtlvNode | undefined {
   if (node.type === 'Enumeration') {
     const type = node.tag as EnumType;
     return SINCE[type] && !knownInVersion(type, node.value, major, minor) ? undefined : node;
@@ -162,7 +171,7 @@ export function withoutNewerEnumerations(node: TtlvNode, major: number, minor: n
   if (node.type !== 'Structure') return node;
   const kept: TtlvNode[] = [];
   for (const c of node.value) {
-    const k = withoutNewerEnumerations(c, major, minor);
+    const k = dropNewer(c, major, minor);
     if (k) kept.push(k);
   }
   return { ...node, value: kept };

@@ -18,6 +18,14 @@ import { canonicalClear, keyWrapModeOf, registeredWrapping, unwrapRegistered } f
 /** How many keys deep a chain of at-rest wrappings may go (a key wrapped by a key wrapped by…). */
 const MAX_WRAPPING_DEPTH = 4;
 
+/** What a text UID was found to name: a key set's generations (oldest first), or the caller's own object, or neither. */
+interface KeysetTarget {
+  chain?: StoredObject[];
+  /** Undefined for a bare set name. */
+  version?: KeysetVersion;
+  own?: StoredObject;
+}
+
 /** What loading an object needs besides ownership: a grant of one operation type, or any grant at all (Locate). */
 export type Need = OperationType | 'any';
 
@@ -88,14 +96,18 @@ export class OperationContext {
     if (node.type !== 'TextString') throw new KmipError('Invalid_Field', `${tag} must be a text string`);
     const value = node.value;
     if (value.startsWith('[')) return this.resolveTagSelector(value);
-    const target = await this.keysetTarget(value);
-    if (target.chain) return this.pickGeneration(value, target.chain, target.version ?? { kind: 'latest' });
+    return this.resolveTarget(value, await this.keysetTarget(value));
+  }
+
+  /** The one UID a text names, given what keysetTarget read for it. */
+  private async resolveTarget(text: string, target: KeysetTarget): Promise<string> {
+    if (target.chain) return this.pickGeneration(text, target.chain, target.version ?? { kind: 'latest' });
     if (target.own) {
       // The caller's own object, read already: load() takes it from here.
       this.justResolved = target.own;
       return target.own.uid;
     }
-    return this.resolveText(value);
+    return this.resolveText(text);
   }
 
   /**
@@ -108,6 +120,7 @@ export class OperationContext {
     if (node?.type === 'TextString' && !node.value.startsWith('[')) {
       const target = await this.keysetTarget(node.value);
       if (target.chain && target.version === undefined) return target.chain.map((g) => g.uid).reverse();
+      return [await this.resolveTarget(node.value, target)];
     }
     return [await this.resolveUid(payload, tag)];
   }
@@ -117,7 +130,7 @@ export class OperationContext {
    * `k`), with its generations oldest first; undefined when it addresses none, and the text is
    * then an ordinary UID. `version` is undefined for a bare name.
    */
-  private async keysetTarget(text: string): Promise<{ chain?: StoredObject[]; version?: KeysetVersion; own?: StoredObject }> {
+  private async keysetTarget(text: string): Promise<KeysetTarget> {
     if (text.startsWith('hsm::') || isScoped(text)) return {};
     const ref = parseKeysetRef(text);
     if (ref) {
