@@ -1,5 +1,5 @@
 import { KmipError } from '../../kmip/errors';
-import { T, child, type TtlvNode } from '../../kmip/ttlv';
+import { child, type TtlvNode } from '../../kmip/ttlv';
 import { linkAttribute, linkedId, type AttributeList } from '../model/attributes';
 import type { HsmRegistry } from './hsm-registry';
 import { parseGenerationLabel } from '../../hsm/generations';
@@ -86,15 +86,4 @@ export function wrapNewKey(ctx: KeyWrappingContext, objectType: string, list: At
   }
   const { wrapped, kek: generation } = ctx.hsm.wrapKey(kek, material);
   return { list: [...rest, linkAttribute('WrappingKeyLink', generation)], material: wrapped };
-}
-
-/** Cosmian's KeyWrappingData for an HSM-wrapped key: the HSM UID and (as Cosmian writes it) AESKeyWrapPadding, though the HSM cipher is AES-GCM. */
-export function hsmKeyWrappingData(kek: string): TtlvNode {
-  return T.struct('KeyWrappingData', [
-    T.enum('WrappingMethod', 'Encrypt'),
-    T.struct('EncryptionKeyInformation', [
-      T.text('UniqueIdentifier', kek),
-      T.struct('CryptographicParameters', [T.enum('BlockCipherMode', 'AESKeyWrapPadding')]),
-    ]),
-  ]);
 }

@@ -43,8 +43,12 @@ export function unwrapAtRest(wrappingKey: Buffer, wrapped: Buffer): Buffer {
   return symmetricDecrypt({ algorithm: 'AES', mode: 'AESKeyWrapPadding', key: wrappingKey, data: wrapped });
 }
 
-/** Cosmian's KeyWrappingData for a key wrapped by a KMS AES key: RFC 5649 under that key. */
-export function kmsKeyWrappingData(wrappingUid: string): TtlvNode {
+/**
+ * Cosmian's KeyWrappingData for a key stored wrapped at rest: RFC 5649 (AESKeyWrapPadding) under
+ * the wrapping key's UID. For a KMS AES key that is the cipher; for an HSM key Cosmian writes the
+ * same, though the HSM cipher is AES-GCM.
+ */
+export function atRestKeyWrappingData(wrappingUid: string): TtlvNode {
   return T.struct('KeyWrappingData', [
     T.enum('WrappingMethod', 'Encrypt'),
     T.struct('EncryptionKeyInformation', [

@@ -14,9 +14,9 @@ import { USAGE, requireUsage } from '../model/usage';
 import { rsaEncrypt, symmetricEncrypt } from '../crypto';
 import { buildPkcs12 } from '../crypto/pkcs12';
 import { read, readCryptoParams } from './payload';
-import { hsmKeyWrappingData, hsmWrappingKeyOf, isWrappingKeyLink } from '../hsm/key-wrapping';
+import { hsmWrappingKeyOf, isWrappingKeyLink } from '../hsm/key-wrapping';
 import { KEY_WRAPPING_DATA, registeredWrappedBlock, registeredWrapping, requireUnwrapped } from '../model/registered-wrapped';
-import { kmsKeyWrappingData, kmsWrappingKeyOf } from '../model/kms-wrapping';
+import { atRestKeyWrappingData, kmsWrappingKeyOf } from '../model/kms-wrapping';
 
 interface Wrapping {
   method: string;
@@ -201,7 +201,8 @@ async function getOrExport(p: TtlvStructure, ctx: OperationContext, exporting: b
   // The same for a key wrapped at rest by a KMS key: KeyWrappingData names that key (RFC 5649).
   const hsmKek = o.objectType === 'SymmetricKey' ? hsmWrappingKeyOf(o.attributes) : undefined;
   const kmsKek = o.objectType === 'SymmetricKey' ? kmsWrappingKeyOf(o.attributes) : undefined;
-  const wrappingData = hsmKek !== undefined ? hsmKeyWrappingData(hsmKek) : kmsKek !== undefined ? kmsKeyWrappingData(kmsKek) : undefined;
+  const atRestKek = hsmKek ?? kmsKek;
+  const wrappingData = atRestKek !== undefined ? atRestKeyWrappingData(atRestKek) : undefined;
   const asStored = wrappingData !== undefined && !wrapping && !isPkcs12 && read.enum(p, 'KeyWrapType') !== 'NotWrapped';
   // A PKCS#12 password is chosen by the caller, so it protects nothing against the caller: treat it as clear.
   checkExportable(o, isPkcs12 ? undefined : asStored ? true : wrapping);
